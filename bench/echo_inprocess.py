@@ -1,0 +1,163 @@
+"""Per-message cost of a text echo, in-process, side by side in one run.
+
+Each contender runs the same echo over a scripted ASGI receive/send pair (no network): a
+connect, N text messages, a disconnect. Reported: ns per message (best of the rounds) and
+the ratio to a hand-written raw ASGI echo.
+
+    python bench/echo_inprocess.py [--messages 100000] [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib.util
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+from simple_websocket import ConnectionClosed, WebSocketASGI
+
+Message = Mapping[str, object]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[dict[str, object]], Awaitable[None]]
+Echo = Callable[[dict[str, object], Receive, Send], Awaitable[None]]
+
+SCOPE: dict[str, object] = {"type": "websocket", "path": "/", "headers": [], "subprotocols": []}
+BASELINE_DIR = Path(__file__).parent / ".baselines"
+
+
+def script(count: int) -> tuple[Receive, Send]:
+    """A receive that replays connect, ``count`` text messages and a disconnect; a send that drops."""
+    message: Message = {"type": "websocket.receive", "text": "hello, world! " * 4}
+    messages: list[Message] = [{"type": "websocket.connect"}, *([message] * count)]
+    messages.append({"type": "websocket.disconnect", "code": 1000})
+    next_message = iter(messages).__next__
+
+    async def receive() -> Message:
+        return next_message()
+
+    async def send(message: dict[str, object]) -> None:
+        pass
+
+    return receive, send
+
+
+async def raw_echo(scope: dict[str, object], receive: Receive, send: Send) -> None:
+    """What a careful hand-written ASGI echo does: check types, handle text and bytes."""
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "websocket.receive":
+            text = message.get("text")
+            if text is not None:
+                await send({"type": "websocket.send", "text": text})
+            else:
+                await send({"type": "websocket.send", "bytes": message.get("bytes")})
+        elif kind == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif kind == "websocket.disconnect":
+            return
+
+
+async def ours_echo(scope: dict[str, object], receive: Receive, send: Send) -> None:
+    ws = await WebSocketASGI.accept(scope, receive, send)
+    try:
+        while True:
+            await ws.send(await ws.receive())
+    except ConnectionClosed:
+        pass
+
+
+async def starlette_echo(scope: dict[str, object], receive: Receive, send: Send) -> None:
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    ws = WebSocket(scope, receive, send)  # type: ignore[arg-type]  # Starlette types messages as MutableMapping
+    await ws.accept()
+    try:
+        while True:
+            await ws.send_text(await ws.receive_text())
+    except WebSocketDisconnect:
+        pass
+
+
+class _BaselineWS(Protocol):
+    async def receive(self) -> str | bytes: ...
+    async def send(self, data: str | bytes) -> None: ...
+
+
+def load_simple_websocket() -> Echo | None:
+    """simple-websocket 1.1.0's ASGI class, loaded under another name (it shares our import name)."""
+    BASELINE_DIR.mkdir(exist_ok=True)
+    wheels = sorted(BASELINE_DIR.glob("simple_websocket-1.1.0-*.whl"))
+    if not wheels:
+        cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "simple-websocket==1.1.0"]
+        if subprocess.run([*cmd, "-d", str(BASELINE_DIR)], check=False).returncode != 0:
+            return None
+        wheels = sorted(BASELINE_DIR.glob("simple_websocket-1.1.0-*.whl"))
+    package = BASELINE_DIR / "simple_websocket_1_1_0"
+    if not package.exists():
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            for name in ("asgi.py", "errors.py"):
+                (package / name).parent.mkdir(parents=True, exist_ok=True)
+                (package / name).write_bytes(wheel.read(f"simple_websocket/{name}"))
+        (package / "__init__.py").write_text("")
+    spec = importlib.util.spec_from_file_location(
+        "simple_websocket_1_1_0", package / "__init__.py", submodule_search_locations=[str(package)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    asgi = importlib.import_module("simple_websocket_1_1_0.asgi")
+    closed: type[Exception] = importlib.import_module("simple_websocket_1_1_0.errors").ConnectionClosed
+    accept: Callable[[dict[str, object], Receive, Send], Awaitable[_BaselineWS]] = asgi.WebSocketASGI.accept
+
+    async def echo(scope: dict[str, object], receive: Receive, send: Send) -> None:
+        ws = await accept(scope, receive, send)
+        try:
+            while True:
+                await ws.send(await ws.receive())
+        except closed:
+            pass
+
+    return echo
+
+
+async def measure(echo: Echo, count: int) -> float:
+    receive, send = script(count)
+    gc.collect()
+    started = time.perf_counter_ns()
+    await echo(dict(SCOPE), receive, send)
+    return (time.perf_counter_ns() - started) / count
+
+
+async def main(count: int, rounds: int) -> None:
+    contenders: dict[str, Echo] = {"raw ASGI": raw_echo, "starlette": starlette_echo, "simple_websocket": ours_echo}
+    baseline = load_simple_websocket()
+    if baseline is not None:
+        contenders["simple-websocket 1.1.0"] = baseline
+    else:
+        print("simple-websocket 1.1.0 could not be downloaded: left out", file=sys.stderr)
+    best = dict.fromkeys(contenders, float("inf"))
+    for _ in range(rounds):  # interleaved, so that drift on the machine hits every contender alike
+        for name, echo in contenders.items():
+            best[name] = min(best[name], await measure(echo, count))
+    raw = best["raw ASGI"]
+    print(f"text echo, {count} messages, best of {rounds} rounds (Python {sys.version.split()[0]})")
+    print(f"{'contender':<24} {'ns/message':>11} {'x raw':>7}")
+    for name, ns in best.items():
+        print(f"{name:<24} {ns:>11.0f} {ns / raw:>7.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    asyncio.run(main(args.messages, args.rounds))

@@ -1,0 +1,73 @@
+"""simple_websocket: one simple, typed WebSocket object for any ASGI application.
+
+.. code-block:: python
+
+    async def app(scope, receive, send):
+        ws = await WebSocketASGI.accept(scope, receive, send)
+        async for message in ws:          # str for text frames, bytes for binary frames
+            await ws.send(message)
+"""
+
+from __future__ import annotations
+
+from ._asgi import ASGITransport
+from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent, OutboundEvent
+from ._request import Request
+from ._transport import Transport
+from ._websocket import ConnectionState, HeadersLike, WebSocketASGI
+from .exceptions import (
+    CodecError,
+    ConcurrencyError,
+    ConnectionClosed,
+    DecodeError,
+    EncodeError,
+    HandshakeTimeout,
+    InvalidArgument,
+    InvalidData,
+    InvalidState,
+    MalformedMessage,
+    MessageTooBig,
+    PeerError,
+    SimpleWebSocketError,
+    UnsupportedMessage,
+    UsageError,
+)
+from .typing import ASGIReceive, ASGISend, Data, Headers, Scope
+
+__all__ = [
+    "ASGIReceive",
+    "ASGISend",
+    "ASGITransport",
+    "Accept",
+    "Close",
+    "CodecError",
+    "ConcurrencyError",
+    "Connect",
+    "ConnectionClosed",
+    "ConnectionState",
+    "Data",
+    "DecodeError",
+    "Deny",
+    "Disconnect",
+    "EncodeError",
+    "HandshakeTimeout",
+    "Headers",
+    "HeadersLike",
+    "InboundEvent",
+    "InvalidArgument",
+    "InvalidData",
+    "InvalidState",
+    "MalformedMessage",
+    "MessageTooBig",
+    "OutboundEvent",
+    "PeerError",
+    "Request",
+    "Scope",
+    "SimpleWebSocketError",
+    "Transport",
+    "UnsupportedMessage",
+    "UsageError",
+    "WebSocketASGI",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,445 @@
+"""WebSocketASGI: one WebSocket connection as a simple object."""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
+from typing import Union, overload
+
+import anyio
+from typing_extensions import Self, TypeAlias
+
+from ._asgi import ASGITransport
+from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent
+from ._request import Request
+from ._transport import Transport
+from .exceptions import (
+    ConcurrencyError,
+    ConnectionClosed,
+    HandshakeTimeout,
+    InvalidArgument,
+    InvalidData,
+    InvalidState,
+    MalformedMessage,
+    MessageTooBig,
+    PeerError,
+)
+from .typing import ASGIReceive, ASGISend, Data, Headers, Scope
+
+__all__ = ["ConnectionState", "HeadersLike", "WebSocketASGI"]
+
+HeadersLike: TypeAlias = Union[Mapping[str, str], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]
+"""Extra HTTP headers: a mapping of str, or (name, value) pairs of str or bytes."""
+
+# What ASGI servers raise from send() once the peer is gone (the ASGI spec asks for an
+# OSError; older servers raise RuntimeError, anyio-based ones their stream errors).
+_PEER_GONE = (OSError, RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError)
+
+
+class ConnectionState(Enum):
+    """Where a connection is in its life; every public method checks it first."""
+
+    CONNECTING = "connecting"
+    """Not accepted yet: call open() or reject() (or use WebSocketASGI.accept())."""
+    OPEN = "open"
+    """Accepted: messages flow both ways."""
+    CLOSED = "closed"
+    """Over: see close_info for who closed it and why."""
+
+
+_CONNECTING = ConnectionState.CONNECTING
+_OPEN = ConnectionState.OPEN
+_CLOSED = ConnectionState.CLOSED
+
+
+class WebSocketASGI:
+    """A WebSocket connection over ASGI (or any Transport): receive and send str or bytes.
+
+    Most code calls ``ws = await WebSocketASGI.accept(scope, receive, send)``. To inspect the
+    request before deciding, construct it, read ``ws.request``, then ``await ws.open()`` or
+    ``await ws.reject(...)``.
+    """
+
+    __slots__ = (
+        "_close_info",
+        "_connect_seen",
+        "_max_size",
+        "_next",
+        "_parse",
+        "_put",
+        "_receiving",
+        "_request",
+        "_send_waiters",
+        "_sending",
+        "_state",
+        "_subprotocols",
+        "_transport",
+        "subprotocol",
+    )
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: ASGIReceive,
+        send: ASGISend,
+        subprotocols: str | Sequence[str] | None = None,
+        *,
+        max_message_size: int | None = None,
+    ) -> None:
+        self._setup(ASGITransport(scope, receive, send), subprotocols, max_message_size)
+
+    def _setup(
+        self, transport: Transport, subprotocols: str | Sequence[str] | None, max_message_size: int | None
+    ) -> None:
+        if max_message_size is not None and max_message_size < 0:
+            raise InvalidArgument(f"max_message_size must be >= 0, got {max_message_size}")
+        self._transport = transport
+        self._next = transport.receive
+        self._parse = transport.parse
+        self._put = transport.send
+        if isinstance(subprotocols, str):
+            subprotocols = (subprotocols,)
+        self._subprotocols = tuple(subprotocols or ())
+        self._max_size = sys.maxsize if max_message_size is None else max_message_size
+        self._state = _CONNECTING
+        self._connect_seen = False
+        self._receiving = False
+        self._sending = False
+        self._send_waiters: deque[anyio.Event] = deque()
+        self._close_info: ConnectionClosed | None = None
+        self._request: Request | None = None
+        self.subprotocol: str | None = None
+        """The subprotocol agreed with the client, or None."""
+
+    @classmethod
+    def from_transport(
+        cls,
+        transport: Transport,
+        subprotocols: str | Sequence[str] | None = None,
+        *,
+        max_message_size: int | None = None,
+    ) -> Self:
+        """Make a connection over any Transport (see ``simple_websocket.testing``)."""
+        ws = cls.__new__(cls)
+        ws._setup(transport, subprotocols, max_message_size)
+        return ws
+
+    @classmethod
+    async def accept(
+        cls,
+        scope: Scope,
+        receive: ASGIReceive,
+        send: ASGISend,
+        subprotocols: str | Sequence[str] | None = None,
+        *,
+        headers: HeadersLike | None = None,
+        max_message_size: int | None = None,
+        timeout: float | None = None,
+    ) -> Self:
+        """Wait for the client to connect, agree on a subprotocol, accept, and return the connection."""
+        ws = cls(scope, receive, send, subprotocols, max_message_size=max_message_size)
+        await ws.open(headers=headers, timeout=timeout)
+        return ws
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        """Where the connection is in its life."""
+        return self._state
+
+    @property
+    def connected(self) -> bool:
+        """True while the connection is open."""
+        return self._state is _OPEN
+
+    @property
+    def close_info(self) -> ConnectionClosed | None:
+        """None until the connection closes; then who closed it, with which code and text."""
+        return self._close_info
+
+    @property
+    def request(self) -> Request:
+        """The request that opened the connection: path, query, headers, client, subprotocols."""
+        if self._request is None:
+            self._request = Request.from_scope(self._transport.scope)
+        return self._request
+
+    @property
+    def scope(self) -> Scope:
+        """The raw ASGI scope, for keys the Request view does not cover."""
+        return self._transport.scope
+
+    # -- handshake -----------------------------------------------------------------------
+
+    async def open(self, *, headers: HeadersLike | None = None, timeout: float | None = None) -> None:
+        """Accept the connection: agree on a subprotocol and send the acceptance.
+
+        Raises ConnectionClosed if the client left first, HandshakeTimeout if it did not ask
+        to connect within ``timeout`` seconds.
+        """
+        extra = _headers(headers)
+        await self._wait_for_connect(timeout)
+        offered = self.request.subprotocols
+        chosen = next((name for name in offered if name in self._subprotocols), None)
+        await self._answer(Accept(chosen, extra))
+        self.subprotocol = chosen
+        self._state = _OPEN
+
+    async def reject(
+        self,
+        *,
+        status: int = 403,
+        headers: HeadersLike | None = None,
+        body: bytes = b"",
+        timeout: float | None = None,
+    ) -> None:
+        """Refuse the connection with an HTTP response (a plain 403 where the server cannot)."""
+        if not 100 <= status <= 599:
+            raise InvalidArgument(f"HTTP status must be 100-599, got {status}")
+        extra = _headers(headers)
+        await self._wait_for_connect(timeout)
+        await self._answer(Deny(status, extra, bytes(body)))
+        self._finish(ConnectionClosed(1008, f"rejected with HTTP {status}", by_peer=False))
+
+    async def _wait_for_connect(self, timeout: float | None) -> None:
+        if self._state is not _CONNECTING:
+            raise InvalidState(f"the handshake is over: the connection is {self._state.value}")
+        if self._connect_seen:
+            return
+        if self._receiving:
+            raise ConcurrencyError("another task is already waiting for the client to connect")
+        self._receiving = True
+        try:
+            with anyio.move_on_after(timeout) as deadline:
+                event = self._parse(await self._next())
+        except _PEER_GONE as exc:
+            if isinstance(exc, PeerError):
+                raise
+            raise self._lost(exc) from exc
+        finally:
+            self._receiving = False
+        if deadline.cancelled_caught:
+            raise HandshakeTimeout(f"the client did not ask to connect within {timeout} s")
+        if isinstance(event, Connect):
+            self._connect_seen = True
+        elif isinstance(event, Disconnect):
+            raise self._finish(ConnectionClosed(event.code, event.reason))
+        else:
+            raise MalformedMessage("the client sent a message before asking to connect")
+
+    async def _answer(self, event: Accept | Deny | Close) -> None:
+        try:
+            await self._put(event)
+        except _PEER_GONE as exc:
+            raise self._lost(exc) from exc
+
+    # -- messages ------------------------------------------------------------------------
+
+    @overload
+    async def receive(self, timeout: None = None) -> Data: ...
+
+    @overload
+    async def receive(self, timeout: float) -> Data | None: ...
+
+    async def receive(self, timeout: float | None = None) -> Data | None:
+        """Wait for the next message: str for a text frame, bytes for a binary frame.
+
+        With ``timeout`` (seconds), return None if nothing came in time; the connection
+        stays usable. Raises ConnectionClosed once the connection is over, PeerError for an
+        ASGI message it cannot use (the connection stays open).
+        """
+        if timeout is not None:
+            return await self._receive_within(timeout)
+        if self._state is not _OPEN or self._receiving:
+            raise self._cannot_receive()
+        self._receiving = True
+        try:
+            event = self._parse(await self._next())
+        except PeerError:
+            raise
+        except _PEER_GONE as exc:
+            raise self._lost(exc) from exc
+        finally:
+            self._receiving = False
+        if type(event) is str or type(event) is bytes:
+            if len(event) > self._max_size:
+                await self._refuse_big(len(event))
+            return event
+        raise self._unexpected(event)
+
+    async def _receive_within(self, timeout: float) -> Data | None:
+        with anyio.move_on_after(timeout):
+            return await self.receive()
+        return None
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Data:
+        """The next message; iteration ends on a normal close (1000/1001) and raises otherwise."""
+        try:
+            return await self.receive()
+        except ConnectionClosed as closed:
+            if closed.normal:
+                raise StopAsyncIteration from None
+            raise
+
+    async def send(self, data: Data | bytearray | memoryview) -> None:
+        """Send ``data``: str as a text frame, bytes-like as a binary frame.
+
+        Concurrent senders take turns, one whole message each. Raises ConnectionClosed if
+        the connection is over or the peer is gone.
+        """
+        if type(data) is not str and type(data) is not bytes:
+            data = _frame(data)
+        if self._state is not _OPEN or self._sending:
+            await self._take_send_turn()
+        else:
+            self._sending = True
+        try:
+            await self._put(data)
+        except _PEER_GONE as exc:
+            raise self._lost(exc) from exc
+        finally:
+            if self._send_waiters:
+                self._pass_send_turn()
+            else:
+                self._sending = False
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection with ``code`` and ``reason``; closing again does nothing.
+
+        Before the connection is accepted, this refuses it (HTTP 403).
+        """
+        _check_close(code, reason)
+        if self._state is _CLOSED:
+            return
+        if self._state is _CONNECTING:
+            await self._wait_for_connect(None)
+            self._finish(ConnectionClosed(code, reason, by_peer=False))
+            await self._answer(Close(code, reason))
+            return
+        self._finish(ConnectionClosed(code, reason, by_peer=False))
+        if self._sending:
+            await self._wait_send_turn()
+        else:
+            self._sending = True
+        try:
+            await self._put(Close(code, reason))
+        except _PEER_GONE:
+            pass  # the peer is gone already: the connection is closed either way
+        finally:
+            if self._send_waiters:
+                self._pass_send_turn()
+            else:
+                self._sending = False
+
+    # -- the ways out ----------------------------------------------------------------------
+
+    def _finish(self, info: ConnectionClosed) -> ConnectionClosed:
+        """Record that the connection is over and return the error to raise."""
+        if self._close_info is None:
+            self._close_info = info
+        self._state = _CLOSED
+        return self._closed()
+
+    def _closed(self) -> ConnectionClosed:
+        info = self._close_info
+        assert info is not None
+        return ConnectionClosed(info.reason, info.message, by_peer=info.by_peer)
+
+    def _lost(self, exc: BaseException) -> ConnectionClosed:
+        if self._state is _CLOSED:
+            return self._closed()
+        return self._finish(ConnectionClosed(1006, f"connection lost: {exc}", by_peer=True))
+
+    def _cannot_receive(self) -> Exception:
+        if self._state is _CLOSED:
+            return self._closed()
+        if self._state is _CONNECTING:
+            return InvalidState("receive() before the connection is accepted: call open() first")
+        return ConcurrencyError("another task is already receiving on this connection")
+
+    def _unexpected(self, event: InboundEvent) -> Exception:
+        if isinstance(event, Disconnect):
+            if self._state is _CLOSED:
+                return self._closed()
+            return self._finish(ConnectionClosed(event.code, event.reason, by_peer=True))
+        return MalformedMessage("the peer asked to connect on a connection that is already open")
+
+    async def _refuse_big(self, size: int) -> None:
+        error = MessageTooBig(size, self._max_size)
+        await self.close(1009, "message too big")
+        raise error
+
+    # -- send turns ------------------------------------------------------------------------
+
+    async def _take_send_turn(self) -> None:
+        if self._state is not _OPEN:
+            if self._state is _CLOSED:
+                raise self._closed()
+            raise InvalidState("send() before the connection is accepted: call open() first")
+        await self._wait_send_turn()
+        if self._state is not _OPEN:
+            self._release_send_turn()
+            raise self._closed()
+
+    async def _wait_send_turn(self) -> None:
+        """Wait until the task sending now hands the turn over to this one."""
+        turn = anyio.Event()
+        self._send_waiters.append(turn)
+        try:
+            await turn.wait()
+        except BaseException:
+            if turn.is_set():
+                self._release_send_turn()
+            else:
+                self._send_waiters.remove(turn)
+            raise
+
+    def _pass_send_turn(self) -> None:
+        self._send_waiters.popleft().set()
+
+    def _release_send_turn(self) -> None:
+        if self._send_waiters:
+            self._pass_send_turn()
+        else:
+            self._sending = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._state.value} subprotocol={self.subprotocol!r}>"
+
+
+def _frame(data: object) -> Data:
+    if isinstance(data, str):
+        return str(data)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise InvalidData(f"send() takes str or bytes-like data, not {type(data).__name__}")
+
+
+_SENDABLE_CODES = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
+
+
+def _check_close(code: int, reason: str) -> None:
+    if not (code in _SENDABLE_CODES or 3000 <= code <= 4999):
+        raise InvalidArgument(f"close code {code} cannot be sent: use 1000-1003, 1007-1014 or 3000-4999")
+    if len(reason.encode("utf-8")) > 123:
+        raise InvalidArgument("close reason must fit in 123 bytes of UTF-8")
+
+
+def _headers(headers: HeadersLike | None) -> Headers:
+    if headers is None:
+        return ()
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    result: list[tuple[bytes, bytes]] = []
+    for name, value in pairs:
+        raw_name = name.encode("latin-1") if isinstance(name, str) else bytes(name)
+        raw_value = value.encode("latin-1") if isinstance(value, str) else bytes(value)
+        if any(c in raw_name + raw_value for c in (b"\r", b"\n", b"\0")) or not raw_name:
+            raise InvalidArgument(f"invalid header {raw_name!r}: {raw_value!r}")
+        result.append((raw_name.lower(), raw_value))
+    return tuple(result)

@@ -1,0 +1,138 @@
+"""Every error this package raises, in one tree.
+
+.. code-block:: text
+
+    SimpleWebSocketError               base: catch this to catch everything below
+    ├── ConnectionClosed               the connection is over; carries close code, text, side
+    │   └── MessageTooBig              an incoming message exceeded max_message_size (1009)
+    ├── PeerError (OSError)            the server or peer broke the ASGI contract
+    │   ├── UnsupportedMessage         an ASGI message type this wrapper does not handle
+    │   └── MalformedMessage           an ASGI message with a missing or ill-typed field
+    ├── UsageError                     the caller misused the API
+    │   ├── InvalidState (RuntimeError)     e.g. send() before accept, accept() twice
+    │   ├── ConcurrencyError (RuntimeError) two tasks receiving at once
+    │   ├── InvalidData (TypeError)         send() of something that is not str or bytes-like
+    │   └── InvalidArgument (ValueError)    a close code, status or option out of range
+    ├── HandshakeTimeout (TimeoutError) the peer did not ask to connect in time
+    └── CodecError (ValueError)        a codec could not turn an object into a frame or back
+        ├── EncodeError                the object cannot be encoded
+        └── DecodeError                the frame cannot be decoded; keeps the frame
+
+Errors from the peer's side (``ConnectionClosed``, ``PeerError``) are the ones an application
+handles at run time; ``UsageError`` means the calling code needs fixing.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CodecError",
+    "ConcurrencyError",
+    "ConnectionClosed",
+    "DecodeError",
+    "EncodeError",
+    "HandshakeTimeout",
+    "InvalidArgument",
+    "InvalidData",
+    "InvalidState",
+    "MalformedMessage",
+    "MessageTooBig",
+    "PeerError",
+    "SimpleWebSocketError",
+    "UnsupportedMessage",
+    "UsageError",
+]
+
+#: Close codes that mean the connection ended as intended.
+NORMAL_CLOSE_CODES = frozenset({1000, 1001})
+
+
+class SimpleWebSocketError(Exception):
+    """Base class of every error raised by simple_websocket."""
+
+
+class ConnectionClosed(SimpleWebSocketError):
+    """The connection is closed: no more messages can be sent or received.
+
+    ``reason`` is the close code (an int, as in simple-websocket), ``message`` the close text
+    ('' when none was given) and ``by_peer`` tells whether the peer (True) or this side
+    (False) ended the connection. 1005 means no code was given, 1006 that the connection
+    was lost without a close frame.
+    """
+
+    def __init__(self, reason: int = 1005, message: str = "", *, by_peer: bool = True) -> None:
+        self.reason = reason
+        self.message = message
+        self.by_peer = by_peer
+        side = "peer" if by_peer else "application"
+        text = f" {message!r}" if message else ""
+        super().__init__(f"connection closed by the {side}: {reason}{text}")
+
+    @property
+    def normal(self) -> bool:
+        """True for a normal closure (1000 or 1001), False for anything else."""
+        return self.reason in NORMAL_CLOSE_CODES
+
+
+class MessageTooBig(ConnectionClosed):
+    """An incoming message was larger than ``max_message_size``; the connection was closed with 1009."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(1009, f"message of {size} bytes exceeds the limit of {limit}", by_peer=False)
+
+
+class PeerError(SimpleWebSocketError, OSError):
+    """The ASGI server (or whatever stands for the peer) sent something this wrapper cannot use."""
+
+
+class UnsupportedMessage(PeerError):
+    """An ASGI message whose ``type`` this wrapper does not handle at this point."""
+
+    def __init__(self, message_type: str) -> None:
+        self.message_type = message_type
+        super().__init__(f"unsupported ASGI message type {message_type!r}")
+
+
+class MalformedMessage(PeerError):
+    """An ASGI message that is not a mapping or lacks a well-typed field it needs."""
+
+
+class UsageError(SimpleWebSocketError):
+    """The calling code used the API in a way it does not allow; fix the caller."""
+
+
+class InvalidState(UsageError, RuntimeError):
+    """The call does not fit the connection's state, e.g. send() before the connection is accepted."""
+
+
+class ConcurrencyError(UsageError, RuntimeError):
+    """Two tasks tried to receive at the same time; let one task own receive()."""
+
+
+class InvalidData(UsageError, TypeError):
+    """send() was given something other than str (text frame) or bytes-like (binary frame)."""
+
+
+class InvalidArgument(UsageError, ValueError):
+    """An argument is out of range, e.g. a close code that cannot be sent."""
+
+
+class HandshakeTimeout(SimpleWebSocketError, TimeoutError):
+    """The peer did not ask to open the WebSocket within the given time."""
+
+
+class CodecError(SimpleWebSocketError, ValueError):
+    """A codec failed to turn an object into a frame, or a frame into an object."""
+
+
+class EncodeError(CodecError):
+    """The object cannot be encoded by this codec."""
+
+
+class DecodeError(CodecError):
+    """The frame cannot be decoded; ``data`` keeps it so that nothing is lost."""
+
+    def __init__(self, message: str, data: str | bytes) -> None:
+        self.data = data
+        super().__init__(message)

@@ -1,0 +1,30 @@
+"""Named types used across the public API."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Union
+
+from typing_extensions import Never, TypeAlias
+
+__all__ = ["ASGIReceive", "ASGISend", "Data", "Headers", "Scope"]
+
+Data: TypeAlias = Union[str, bytes]
+"""A whole WebSocket message: ``str`` travels as a text frame, ``bytes`` as a binary frame."""
+
+Headers: TypeAlias = "tuple[tuple[bytes, bytes], ...]"
+"""HTTP headers as ASGI carries them: (lower-case name, value) byte pairs, in order."""
+
+Scope: TypeAlias = Mapping[str, object]
+"""An ASGI connection scope, as any server or framework passes it (Starlette's and Litestar's fit)."""
+
+ASGIReceive: TypeAlias = Callable[[], Awaitable[Mapping[str, object]]]
+"""The ASGI ``receive`` callable."""
+
+ASGISend: TypeAlias = Callable[[Never], Awaitable[object]]
+"""The ASGI ``send`` callable, however the framework types its message parameter.
+
+Frameworks disagree on that type (Starlette: ``MutableMapping[str, Any]``; Litestar and
+asgiref: unions of TypedDicts), so every one-argument callable is accepted; it is called
+with plain ``dict`` messages that follow the ASGI WebSocket specification.
+"""

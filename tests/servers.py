@@ -1,0 +1,105 @@
+"""Real ASGI servers as processes on 127.0.0.1, for end-to-end tests.
+
+``running(server, "package.module:app")`` starts one on a free port, waits until it accepts
+connections and stops it by its PID afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+
+Command = Callable[[str, int], list[str]]
+
+
+def _uvicorn(ws: str) -> Command:
+    def command(app: str, port: int) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", str(port), "--ws", ws,
+                "--log-level", "warning", "--lifespan", "off"]
+
+    return command
+
+
+def _hypercorn(worker: str) -> Command:
+    def command(app: str, port: int) -> list[str]:
+        return [sys.executable, "-m", "hypercorn", "-b", f"{HOST}:{port}", "-k", worker, "--log-level", "warning", app]
+
+    return command
+
+
+def _daphne(app: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), "-v", "0", app]
+
+
+def _granian(app: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", HOST, "--port", str(port),
+            "--workers", "1", "--log-level", "warning", app]
+
+
+SERVERS: dict[str, Command] = {
+    "uvicorn-websockets": _uvicorn("websockets"),
+    "uvicorn-wsproto": _uvicorn("wsproto"),
+    "uvicorn-websockets-sansio": _uvicorn("websockets-sansio"),
+    "hypercorn-asyncio": _hypercorn("asyncio"),
+    "hypercorn-trio": _hypercorn("trio"),
+    "daphne": _daphne,
+    "granian": _granian,
+}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"server did not listen on {HOST}:{port} in time")
+
+
+@contextmanager
+def running(server: str, app: str, *, startup_timeout: float = 20.0, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run ``app`` ("module:attribute", importable from the project root) on ``server``; yield ws://host:port."""
+    port = free_port()
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                   **(env or {})}
+    process = subprocess.Popen(SERVERS[server](app, port), cwd=ROOT, env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_listening(port, process, time.monotonic() + startup_timeout)
+        yield f"ws://{HOST}:{port}"
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server we started, by its PID: SIGINT, then SIGKILL if it lingers."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+    if process.stderr is not None:
+        process.stderr.close()
