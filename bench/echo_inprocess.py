@@ -65,6 +65,35 @@ async def raw_echo(scope: dict[str, object], receive: Receive, send: Send) -> No
             return
 
 
+class OneLayer:
+    """The floor for any wrapper: one coroutine per call that only awaits the ASGI callables."""
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
+
+    async def receive(self) -> str | bytes | None:
+        message = await self._receive()
+        if message["type"] == "websocket.receive":
+            text = message.get("text")
+            return text if isinstance(text, str) else message.get("bytes")  # type: ignore[return-value]  # the floor skips checks on purpose
+        return None
+
+    async def send(self, data: str | bytes) -> None:
+        if type(data) is str:
+            await self._send({"type": "websocket.send", "text": data})
+        else:
+            await self._send({"type": "websocket.send", "bytes": data})
+
+
+async def floor_echo(scope: dict[str, object], receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    ws = OneLayer(receive, send)
+    while (message := await ws.receive()) is not None:
+        await ws.send(message)
+
+
 async def ours_echo(scope: dict[str, object], receive: Receive, send: Send) -> None:
     ws = await WebSocketASGI.accept(scope, receive, send)
     try:
@@ -138,7 +167,12 @@ async def measure(echo: Echo, count: int) -> float:
 
 
 async def main(count: int, rounds: int) -> None:
-    contenders: dict[str, Echo] = {"raw ASGI": raw_echo, "starlette": starlette_echo, "simple_websocket": ours_echo}
+    contenders: dict[str, Echo] = {
+        "raw ASGI": raw_echo,
+        "one-layer floor": floor_echo,
+        "simple_websocket": ours_echo,
+        "starlette": starlette_echo,
+    }
     baseline = load_simple_websocket()
     if baseline is not None:
         contenders["simple-websocket 1.1.0"] = baseline

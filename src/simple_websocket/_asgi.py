@@ -39,8 +39,11 @@ class ASGITransport:
 
     def parse(self, item: object, /) -> InboundEvent:
         """Read one ASGI message as an event; raise PeerError for anything unusable."""
-        message = item if type(item) is dict else _as_dict(item)
-        kind = message.get("type")
+        try:
+            kind = item["type"]  # type: ignore[index]  # checked below: anything without it is malformed
+        except (TypeError, KeyError, IndexError):
+            raise MalformedMessage(f"ASGI message without a 'type': {item!r:.200}") from None
+        message = item if type(item) is dict else _as_mapping(item)
         if kind == "websocket.receive":
             text = message.get("text")
             if type(text) is str:
@@ -55,7 +58,7 @@ class ASGITransport:
             return _CONNECT
         if isinstance(kind, str):
             raise UnsupportedMessage(kind)
-        raise MalformedMessage(f"ASGI message without a str 'type': {message!r:.200}")
+        raise MalformedMessage(f"ASGI message whose 'type' is not a str: {kind!r:.100}")
 
     def send(self, event: OutboundEvent, /) -> Awaitable[object]:
         """Return the server's awaitable that sends ``event`` as an ASGI message."""
@@ -84,7 +87,7 @@ class ASGITransport:
         await self._send({"type": "websocket.http.response.body", "body": deny.body, "more_body": False})
 
 
-def _as_dict(item: object) -> Mapping[str, object]:
+def _as_mapping(item: object) -> Mapping[str, object]:
     if isinstance(item, Mapping):
         return cast("Mapping[str, object]", item)
     raise MalformedMessage(f"ASGI message is not a mapping: {type(item).__name__}")
