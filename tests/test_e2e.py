@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
+from websockets.typing import Subprotocol
 
 from .servers import running
 
@@ -27,7 +28,7 @@ def url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 async def test_echo_keeps_frame_kinds_and_empty_messages(url: str) -> None:
-    async with connect(url + "/echo", subprotocols=["a"], open_timeout=5) as client:  # type: ignore[list-item]  # websockets types names as Subprotocol
+    async with connect(url + "/echo", subprotocols=[Subprotocol("a")], open_timeout=5) as client:
         assert client.subprotocol == "a"
         for data in ("hello", "", b"\x00\x01", b""):
             await client.send(data)

@@ -30,7 +30,7 @@ class ASGITransport:
         # ASGISend accepts any one-argument callable; every ASGI send takes plain dicts.
         self._send = cast("Callable[[dict[str, object]], Awaitable[object]]", send)
         extensions = scope.get("extensions")
-        self.can_deny = isinstance(extensions, Mapping) and _DENIAL_EXTENSION in extensions
+        self.can_deny: bool = isinstance(extensions, Mapping) and _DENIAL_EXTENSION in extensions
 
     @property
     def scope(self) -> Scope:

@@ -50,7 +50,7 @@ class MemoryTransport:
         self._inbound = inbound
         self._outbound = outbound
         self._silent = silent_after_disconnect
-        self.disconnected = False
+        self.disconnected: bool = False
         """True once the application has been handed the peer's Disconnect."""
 
     def close(self) -> None:
