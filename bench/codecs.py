@@ -1,0 +1,127 @@
+"""Codec costs, side by side in one run, reported as ratios.
+
+1. JSONCodec encode+decode against the standard library's json, for a ~100 B chat message
+   and a ~10 KB nested document.
+2. CodecSocket (``send(obj)`` + ``receive()``) against calling orjson/msgpack by hand around
+   ``ws.send``/``ws.receive``, in-process over a scripted ASGI receive/send pair.
+
+    python -m bench.codecs [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+import msgpack
+import orjson
+
+from simple_websocket import ConnectionClosed, WebSocketASGI
+from simple_websocket.codecs import CodecSocket, JSONCodec, MsgpackCodec
+
+CHAT: dict[str, object] = {"type": "message", "nick": "ann", "text": "see you at the station at 9?", "ts": 1764000000}
+DOCUMENT: dict[str, object] = {
+    "users": [
+        {"id": i, "name": f"user{i}", "tags": ["a", "b", "c"], "score": i * 1.5, "active": i % 2 == 0,
+         "address": {"city": "Lyon", "zip": f"{69000 + i}"}}
+        for i in range(70)
+    ]
+}
+
+
+def best_ns(call: Callable[[], object], repeat: int, rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter_ns()
+        for _ in range(repeat):
+            call()
+        best = min(best, (time.perf_counter_ns() - started) / repeat)
+    return best
+
+
+def codec_vs_stdlib(rounds: int) -> None:
+    codec = JSONCodec()
+    print(f"{'JSON encode+decode':<28} {'stdlib ns':>10} {'codec ns':>10} {'speed-up':>9}")
+    for name, value in (("chat message", CHAT), ("nested document", DOCUMENT)):
+        size = len(json.dumps(value))
+        repeat = 20_000 if size < 1000 else 1_000
+        stdlib = best_ns(lambda: json.loads(json.dumps(value)), repeat, rounds)
+        ours = best_ns(lambda: codec.decode(codec.encode(value)), repeat, rounds)
+        print(f"{f'{name} ({size} B)':<28} {stdlib:>10.0f} {ours:>10.0f} {stdlib / ours:>8.1f}x")
+
+
+Message = Mapping[str, object]
+
+
+def script(frame: str | bytes, count: int) -> tuple[Callable[[], Awaitable[Message]], Callable[[dict[str, object]], Awaitable[None]]]:
+    key = "text" if isinstance(frame, str) else "bytes"
+    messages: list[Message] = [{"type": "websocket.connect"}, *([{"type": "websocket.receive", key: frame}] * count),
+                               {"type": "websocket.disconnect", "code": 1000}]
+    next_message = iter(messages).__next__
+
+    async def receive() -> Message:
+        return next_message()
+
+    async def send(message: dict[str, object]) -> None:
+        pass
+
+    return receive, send
+
+
+async def by_hand_json(ws: WebSocketASGI) -> None:
+    while True:
+        obj = orjson.loads(await ws.receive())
+        await ws.send(orjson.dumps(obj).decode())
+
+
+async def by_hand_msgpack(ws: WebSocketASGI) -> None:
+    while True:
+        data = await ws.receive()
+        assert isinstance(data, bytes)
+        await ws.send(msgpack.packb(msgpack.unpackb(data)))
+
+
+async def adapter_json(ws: WebSocketASGI) -> None:
+    sock = CodecSocket(ws, JSONCodec())
+    while True:
+        await sock.send(await sock.receive())
+
+
+async def adapter_msgpack(ws: WebSocketASGI) -> None:
+    sock = CodecSocket(ws, MsgpackCodec())
+    while True:
+        await sock.send(await sock.receive())
+
+
+async def per_message(loop: Callable[[WebSocketASGI], Awaitable[None]], frame: str | bytes, count: int) -> float:
+    receive, send = script(frame, count)
+    ws = await WebSocketASGI.accept({"type": "websocket"}, receive, send)
+    started = time.perf_counter_ns()
+    try:
+        await loop(ws)
+    except ConnectionClosed:
+        pass
+    return (time.perf_counter_ns() - started) / count
+
+
+async def adapter_vs_by_hand(rounds: int, count: int = 50_000) -> None:
+    print(f"\n{'echo of CHAT, per message':<28} {'by hand ns':>10} {'adapter ns':>10} {'ratio':>9}")
+    pairs = (("JSON (text frames)", by_hand_json, adapter_json, orjson.dumps(CHAT).decode()),
+             ("msgpack (binary frames)", by_hand_msgpack, adapter_msgpack, msgpack.packb(CHAT)))
+    for name, by_hand, adapter, frame in pairs:
+        best_hand = best_adapter = float("inf")
+        for _ in range(rounds):
+            best_hand = min(best_hand, await per_message(by_hand, frame, count))
+            best_adapter = min(best_adapter, await per_message(adapter, frame, count))
+        print(f"{name:<28} {best_hand:>10.0f} {best_adapter:>10.0f} {best_adapter / best_hand:>8.2f}x")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    codec_vs_stdlib(args.rounds)
+    asyncio.run(adapter_vs_by_hand(args.rounds))

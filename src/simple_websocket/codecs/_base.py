@@ -1,0 +1,119 @@
+"""The Codec protocol and CodecSocket, the adapter that speaks objects over a str/bytes socket."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Generic, overload
+
+from typing_extensions import Protocol, Self, TypeVar
+
+from ..exceptions import ConnectionClosed
+from ..typing import Data
+
+__all__ = ["Codec", "CodecSocket", "MessageSocket"]
+
+T = TypeVar("T", default=object)
+T_co = TypeVar("T_co", covariant=True, default=object)
+FrameT_co = TypeVar("FrameT_co", str, bytes, covariant=True, default=str)
+
+
+class Codec(Protocol[T_co, FrameT_co]):
+    """Turns objects into frames and frames into objects.
+
+    ``FrameT_co`` is the frame kind the codec writes: ``str`` (a text frame) or ``bytes`` (a
+    binary frame). ``decode`` takes whatever ``receive()`` returns and raises DecodeError,
+    which keeps the frame, when it cannot read it; ``encode`` raises EncodeError.
+    """
+
+    def encode(self, obj: object, /) -> FrameT_co:
+        """One object as one frame."""
+        ...
+
+    def decode(self, data: Data, /) -> T_co:
+        """One frame as one object."""
+        ...
+
+
+class MessageSocket(Protocol):
+    """What CodecSocket needs from a connection: WebSocketASGI fits."""
+
+    @overload
+    async def receive(self, timeout: None = None) -> Data: ...
+
+    @overload
+    async def receive(self, timeout: float) -> Data | None: ...
+
+    async def receive(self, timeout: float | None = None) -> Data | None:
+        """The next message, or None after ``timeout`` seconds."""
+        ...
+
+    async def send(self, data: Data, /) -> None:
+        """Send one message."""
+        ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection."""
+        ...
+
+
+class CodecSocket(Generic[T]):
+    """A connection that sends and receives objects through a codec.
+
+    Frames travel exactly as the codec makes them; the socket underneath is unchanged and
+    still usable for str/bytes. A frame the codec cannot read raises DecodeError (with the
+    frame in ``.data``) and the connection stays open: skip it, answer it, or close with
+    ``close_invalid()`` (1007) or ``close_unsupported()`` (1003).
+    """
+
+    __slots__ = ("_decode", "_encode", "_receive", "_send", "codec", "socket")
+
+    def __init__(self, socket: MessageSocket, codec: Codec[T, str] | Codec[T, bytes]) -> None:
+        self.socket: MessageSocket = socket
+        """The connection underneath, still usable for str/bytes."""
+        self.codec: Codec[T, str] | Codec[T, bytes] = codec
+        """The codec every frame goes through."""
+        self._encode = codec.encode
+        self._decode = codec.decode
+        self._receive = socket.receive
+        self._send = socket.send
+
+    def send(self, obj: object) -> Awaitable[None]:
+        """Encode ``obj`` and send it; await the result. Raises EncodeError before sending anything."""
+        return self._send(self._encode(obj))
+
+    @overload
+    async def receive(self, timeout: None = None) -> T: ...
+
+    @overload
+    async def receive(self, timeout: float) -> T | None: ...
+
+    async def receive(self, timeout: float | None = None) -> T | None:
+        """The next object; with ``timeout``, None if nothing came in time."""
+        if timeout is None:
+            return self._decode(await self._receive())
+        data = await self._receive(timeout)
+        return None if data is None else self._decode(data)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> T:
+        """The next object; iteration ends on a normal close (1000/1001) and raises otherwise."""
+        try:
+            return self._decode(await self._receive())
+        except ConnectionClosed as closed:
+            if closed.normal:
+                raise StopAsyncIteration from None
+            raise
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection."""
+        await self.socket.close(code, reason)
+
+    async def close_invalid(self, reason: str = "invalid payload") -> None:
+        """Close with 1007: a frame's content could not be read."""
+        await self.socket.close(1007, reason)
+
+    async def close_unsupported(self, reason: str = "unsupported data") -> None:
+        """Close with 1003: a frame of a kind this application does not accept."""
+        await self.socket.close(1003, reason)

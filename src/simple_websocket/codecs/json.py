@@ -1,0 +1,119 @@
+"""JSON codecs on orjson (``pip install 'simple-websocket-asgi[json]'``).
+
+``JSONCodec`` writes text frames, ``JSONBinaryCodec`` binary frames; both read either kind.
+For typed results pass ``convert``, any ``Callable[[object], T]`` that returns a T or raises
+(ValueError, TypeError): its failure becomes a DecodeError. With pydantic, for example::
+
+    adapter = pydantic.TypeAdapter(ChatMessage)
+    codec = JSONCodec(adapter.validate_python)      # JSONCodec[ChatMessage]
+
+As orjson does, NaN and infinities are written as ``null`` (JSON has no spelling for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, overload
+
+from typing_extensions import TypeVar
+
+from ..exceptions import DecodeError, EncodeError
+from ..typing import Data
+
+try:
+    import orjson
+except ImportError as _missing:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        "the JSON codec needs orjson: pip install 'simple-websocket-asgi[json]'", name=_missing.name
+    ) from _missing
+
+__all__ = ["JSONBinaryCodec", "JSONCodec"]
+
+T = TypeVar("T", default=object)
+
+
+class _JSON(Generic[T]):
+    __slots__ = ("_convert", "_default", "_option")
+
+    @overload
+    def __init__(
+        self: _JSON[object],
+        convert: None = None,
+        *,
+        default: Callable[[object], object] | None = None,
+        sort_keys: bool = False,
+        non_str_keys: bool = False,
+        naive_utc: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        convert: Callable[[object], T],
+        *,
+        default: Callable[[object], object] | None = None,
+        sort_keys: bool = False,
+        non_str_keys: bool = False,
+        naive_utc: bool = False,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        convert: Callable[[object], T] | None = None,
+        *,
+        default: Callable[[object], object] | None = None,
+        sort_keys: bool = False,
+        non_str_keys: bool = False,
+        naive_utc: bool = False,
+    ) -> None:
+        """``default`` turns objects orjson cannot serialise into ones it can (or raises TypeError);
+        ``sort_keys``, ``non_str_keys`` and ``naive_utc`` switch on the orjson options of those names."""
+        self._convert = convert
+        self._default = default
+        option = 0
+        if sort_keys:
+            option |= orjson.OPT_SORT_KEYS
+        if non_str_keys:
+            option |= orjson.OPT_NON_STR_KEYS
+        if naive_utc:
+            option |= orjson.OPT_NAIVE_UTC
+        self._option = option
+
+    def decode(self, data: Data, /) -> T:
+        """One JSON document (text or binary frame) as an object; DecodeError keeps the frame."""
+        try:
+            obj: object = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise DecodeError(f"invalid JSON: {error}", data) from error
+        if self._convert is None:
+            return obj  # type: ignore[return-value]  # T is object when there is no converter
+        try:
+            return self._convert(obj)
+        except (ValueError, TypeError) as error:
+            raise DecodeError(f"JSON does not convert: {error}", data) from error
+
+
+class JSONCodec(_JSON[T]):
+    """JSON in text frames."""
+
+    __slots__ = ()
+
+    def encode(self, obj: object, /) -> str:
+        """``obj`` as a JSON text frame; EncodeError if it cannot be serialised."""
+        try:
+            return orjson.dumps(obj, self._default, self._option).decode()
+        except orjson.JSONEncodeError as error:
+            raise EncodeError(f"cannot encode as JSON: {error}") from error
+
+
+class JSONBinaryCodec(_JSON[T]):
+    """JSON in binary frames (UTF-8 bytes, no text decoding on either side)."""
+
+    __slots__ = ()
+
+    def encode(self, obj: object, /) -> bytes:
+        """``obj`` as a JSON binary frame; EncodeError if it cannot be serialised."""
+        try:
+            return orjson.dumps(obj, self._default, self._option)
+        except orjson.JSONEncodeError as error:
+            raise EncodeError(f"cannot encode as JSON: {error}") from error
