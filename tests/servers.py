@@ -92,7 +92,7 @@ def running(server: str, app: str, *, startup_timeout: float = 20.0, env: dict[s
         stop(process)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
     """Stop a server we started, by its PID: SIGINT, then SIGKILL if it lingers."""
     if process.poll() is None:
         os.kill(process.pid, signal.SIGINT)

@@ -1,0 +1,136 @@
+"""A browser chat on simple_websocket: one page, one WebSocket endpoint, JSON messages.
+
+Client to server: ``{"type": "join", "nick": "ann"}`` once, then ``{"type": "message",
+"text": "..."}``. Server to client: ``welcome``, ``join``, ``leave``, ``message`` and ``error``
+events, each with the current ``users`` and ``stats``. Subprotocols: ``chat.v2`` (messages carry
+a ``ts`` timestamp) and ``chat.v1`` (no timestamps).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+import orjson
+
+from simple_websocket import ASGIReceive, ConnectionClosed, DecodeError, Scope, WebSocketASGI
+from simple_websocket.codecs import CodecSocket, JSONCodec
+
+from .room import QUEUE_SIZE, Event, Member, Room
+
+Send = Callable[[dict[str, object]], Awaitable[None]]
+
+SUBPROTOCOLS = ["chat.v2", "chat.v1"]
+MAX_TEXT = 2000
+JOIN_TIMEOUT = 60.0
+PAGE = (Path(__file__).parent / "static" / "index.html").read_bytes()
+
+room = Room(queue_size=int(os.environ.get("CHAT_QUEUE_SIZE", QUEUE_SIZE)))
+
+
+async def app(scope: Scope, receive: ASGIReceive, send: Send) -> None:
+    """The page at /, room statistics at /stats, the chat at /ws."""
+    if scope["type"] == "websocket":
+        ws = await WebSocketASGI.accept(scope, receive, send, subprotocols=SUBPROTOCOLS, max_message_size=16_384)
+        await chat(ws, room)
+    elif scope["type"] == "http":
+        path = scope.get("path")
+        if path == "/":
+            await respond(send, 200, "text/html; charset=utf-8", PAGE)
+        elif path == "/stats":
+            await respond(send, 200, "application/json", orjson.dumps(room.stats()))
+        else:
+            await respond(send, 404, "text/plain", b"not found")
+    elif scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+async def respond(send: Send, status: int, content_type: str, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", content_type.encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def chat(ws: WebSocketASGI, room: Room) -> None:
+    """One person's connection: join, then read their messages while a writer sends them the room's."""
+    sock = CodecSocket(ws, JSONCodec())
+    nick = await wait_for_join(sock)
+    if nick is None:
+        return
+    member = room.join(nick, ws.subprotocol or "chat.v1")
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(write, sock, member, group.cancel_scope)
+            group.start_soon(drop_when_too_slow, member, group.cancel_scope)
+            await read(sock, room, member)
+            group.cancel_scope.cancel()
+    finally:
+        room.leave(member, "left")
+        with anyio.move_on_after(1, shield=True):  # the peer may be gone or not reading
+            if member.dropped.is_set():
+                await ws.close(1013, "too slow: messages were not read in time")
+            else:
+                await ws.close()
+
+
+async def wait_for_join(sock: CodecSocket[object]) -> str | None:
+    """The nickname the client joins with, or None if it left or never joined in time."""
+    try:
+        while True:
+            try:
+                obj = await sock.receive(timeout=JOIN_TIMEOUT)
+            except DecodeError:
+                await sock.send({"type": "error", "error": "invalid JSON"})
+                continue
+            if obj is None:
+                await sock.close(1008, "join first")
+                return None
+            if isinstance(obj, dict) and obj.get("type") == "join":
+                nick = obj.get("nick")
+                if isinstance(nick, str) and 0 < len(nick.strip()) <= 20:
+                    return nick.strip()
+            await sock.send({"type": "error", "error": 'join first: {"type": "join", "nick": "1-20 characters"}'})
+    except ConnectionClosed:
+        return None
+
+
+async def read(sock: CodecSocket[object], room: Room, member: Member) -> None:
+    """Relay the member's messages until it leaves; answer bad ones with an error event."""
+    while True:
+        try:
+            obj = await sock.receive()
+        except DecodeError:
+            room.tell(member, {"type": "error", "error": "invalid JSON"})
+            continue
+        except ConnectionClosed:
+            return
+        text = obj.get("text") if isinstance(obj, dict) and obj.get("type") == "message" else None
+        if isinstance(text, str) and 0 < len(text) <= MAX_TEXT:
+            room.say(member, text)
+        else:
+            room.tell(member, {"type": "error", "error": f'expected {{"type": "message", "text": 1-{MAX_TEXT} characters}}'})
+
+
+async def write(sock: CodecSocket[object], member: Member, scope: anyio.CancelScope) -> None:
+    """Send the member everything queued for it, in order, in its protocol's shape."""
+    try:
+        async for event in member.inbox:
+            await sock.send(shape(event, member.protocol))
+    except ConnectionClosed:
+        pass
+    scope.cancel()
+
+
+async def drop_when_too_slow(member: Member, scope: anyio.CancelScope) -> None:
+    await member.dropped.wait()
+    scope.cancel()
+
+
+def shape(event: Event, protocol: str) -> Event:
+    """chat.v1 has no timestamps."""
+    if protocol == "chat.v1" and "ts" in event:
+        return {key: value for key, value in event.items() if key != "ts"}
+    return event

@@ -1,0 +1,85 @@
+"""The chat demo on a real uvicorn process, spoken to by websockets clients."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from ..servers import running
+from .clients import join, next_event, say, until
+
+pytestmark = [pytest.mark.anyio, pytest.mark.server]
+
+
+@pytest.fixture(params=["asyncio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    return backend
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    with running("uvicorn-websockets", "examples.chat.app:app") as base:
+        yield base
+
+
+def test_page_and_stats_are_served(url: str) -> None:
+    http = url.replace("ws://", "http://")
+    with urllib.request.urlopen(http + "/", timeout=5) as response:
+        assert b'["chat.v2", "chat.v1"]' in response.read()
+    with urllib.request.urlopen(http + "/stats", timeout=5) as response:
+        assert set(orjson.loads(response.read())) == {"users", "relayed"}
+
+
+async def test_two_people_talk_and_see_each_other_come_and_go(url: str) -> None:
+    ann, welcome = await join(url, "ann")
+    assert welcome["protocol"] == "chat.v2" and welcome["nick"] == "ann"
+    bob, _ = await join(url, "bob")
+    joined = await until(ann, lambda e: e["type"] == "join" and e["nick"] == "bob")
+    assert {"ann", "bob"} <= set(joined["users"])  # type: ignore[call-overload]  # users is a JSON list
+    await say(ann, "hello bob")
+    heard = await until(bob, lambda e: e["type"] == "message")
+    assert (heard["nick"], heard["text"]) == ("ann", "hello bob")
+    assert isinstance(heard["ts"], float)  # chat.v2 has timestamps
+    await say(bob, "hi ann")
+    assert (await until(ann, lambda e: e["type"] == "message" and e["nick"] == "bob"))["text"] == "hi ann"
+    await bob.close()
+    left = await until(ann, lambda e: e["type"] == "leave")
+    assert (left["nick"], left["reason"]) == ("bob", "left")
+    assert "bob" not in left["users"]  # type: ignore[operator]  # users is a JSON list
+    await ann.close()
+
+
+async def test_chat_v1_has_no_timestamps_and_taken_nicks_get_a_suffix(url: str) -> None:
+    first, _ = await join(url, "cid", protocols=("chat.v1",))
+    second, welcome = await join(url, "cid", protocols=("chat.v1",))
+    assert welcome == {"type": "welcome", "nick": "cid-2", "protocol": "chat.v1"}
+    await say(first, "old school")
+    message = await until(second, lambda e: e["type"] == "message")
+    assert message["text"] == "old school" and "ts" not in message
+    await first.close()
+    await second.close()
+
+
+async def test_bad_messages_get_an_error_and_the_connection_stays_up(url: str) -> None:
+    dee, _ = await join(url, "dee")
+    for bad in ("{not json", '{"type": "message"}', '{"type": "message", "text": ""}', "[1, 2]",
+                orjson.dumps({"type": "message", "text": "x" * 2001}).decode()):
+        await dee.send(bad)
+        assert (await until(dee, lambda e: e["type"] in ("error", "message")))["type"] == "error"
+    await say(dee, "still here")
+    assert (await until(dee, lambda e: e["type"] == "message"))["text"] == "still here"
+    await dee.close()
+
+
+async def test_a_client_must_join_first(url: str) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(url + "/ws", open_timeout=5) as client:
+        await client.send('{"type": "message", "text": "hi"}')
+        assert (await next_event(client))["type"] == "error"
+        await client.send('{"type": "join", "nick": ""}')
+        assert (await next_event(client))["type"] == "error"
