@@ -14,12 +14,6 @@ from .servers import running
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
 
-@pytest.fixture(params=["asyncio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """The websockets client runs on asyncio."""
-    backend: str = request.param
-    return backend
-
 
 @pytest.fixture(scope="module", params=["uvicorn-websockets", "uvicorn-wsproto", "hypercorn-asyncio", "hypercorn-trio"])
 def url(request: pytest.FixtureRequest) -> Iterator[str]:

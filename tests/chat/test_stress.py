@@ -29,11 +29,6 @@ PER_SENDER = 10
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-@pytest.fixture(params=["asyncio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    backend: str = request.param
-    return backend
-
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:

@@ -15,11 +15,6 @@ from ..servers import running
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
 
-@pytest.fixture(params=["asyncio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    backend: str = request.param
-    return backend
-
 
 @pytest.fixture(scope="module")
 def json_url() -> Iterator[str]:
