@@ -14,13 +14,15 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 import msgpack
 import orjson
 
 from simple_websocket import ConnectionClosed, WebSocketASGI
 from simple_websocket.codecs import CodecSocket, JSONCodec, MsgpackCodec
+
+from .echo_inprocess import script
 
 CHAT: dict[str, object] = {"type": "message", "nick": "ann", "text": "see you at the station at 9?", "ts": 1764000000}
 DOCUMENT: dict[str, object] = {
@@ -53,24 +55,6 @@ def codec_vs_stdlib(rounds: int) -> None:
         print(f"{f'{name} ({size} B)':<28} {stdlib:>10.0f} {ours:>10.0f} {stdlib / ours:>8.1f}x")
 
 
-Message = Mapping[str, object]
-
-
-def script(frame: str | bytes, count: int) -> tuple[Callable[[], Awaitable[Message]], Callable[[dict[str, object]], Awaitable[None]]]:
-    key = "text" if isinstance(frame, str) else "bytes"
-    messages: list[Message] = [{"type": "websocket.connect"}, *([{"type": "websocket.receive", key: frame}] * count),
-                               {"type": "websocket.disconnect", "code": 1000}]
-    next_message = iter(messages).__next__
-
-    async def receive() -> Message:
-        return next_message()
-
-    async def send(message: dict[str, object]) -> None:
-        pass
-
-    return receive, send
-
-
 async def by_hand_json(ws: WebSocketASGI) -> None:
     while True:
         obj = orjson.loads(await ws.receive())
@@ -97,7 +81,7 @@ async def adapter_msgpack(ws: WebSocketASGI) -> None:
 
 
 async def per_message(loop: Callable[[WebSocketASGI], Awaitable[None]], frame: str | bytes, count: int) -> float:
-    receive, send = script(frame, count)
+    receive, send = script(count, frame)
     ws = await WebSocketASGI.accept({"type": "websocket"}, receive, send)
     started = time.perf_counter_ns()
     try:

@@ -32,9 +32,10 @@ SCOPE: dict[str, object] = {"type": "websocket", "path": "/", "headers": [], "su
 BASELINE_DIR = Path(__file__).parent / ".baselines"
 
 
-def script(count: int) -> tuple[Receive, Send]:
-    """A receive that replays connect, ``count`` text messages and a disconnect; a send that drops."""
-    message: Message = {"type": "websocket.receive", "text": "hello, world! " * 4}
+def script(count: int, frame: str | bytes = "hello, world! " * 4) -> tuple[Receive, Send]:
+    """A receive that replays connect, ``count`` messages of ``frame`` and a disconnect; a send that drops."""
+    key = "text" if isinstance(frame, str) else "bytes"
+    message: Message = {"type": "websocket.receive", key: frame}
     messages: list[Message] = [{"type": "websocket.connect"}, *([message] * count)]
     messages.append({"type": "websocket.disconnect", "code": 1000})
     next_message = iter(messages).__next__
@@ -66,7 +67,7 @@ async def raw_echo(scope: dict[str, object], receive: Receive, send: Send) -> No
 
 
 class OneLayer:
-    """The floor for any wrapper: one coroutine per call that only awaits the ASGI callables."""
+    """The floor for any wrapper: one coroutine per receive and per send that only awaits the ASGI callables."""
 
     def __init__(self, receive: Receive, send: Send) -> None:
         self._receive = receive
@@ -169,7 +170,7 @@ async def measure(echo: Echo, count: int) -> float:
 async def main(count: int, rounds: int) -> None:
     contenders: dict[str, Echo] = {
         "raw ASGI": raw_echo,
-        "one-layer floor": floor_echo,
+        "bare wrapper (floor)": floor_echo,
         "simple_websocket": ours_echo,
         "starlette": starlette_echo,
     }
