@@ -23,24 +23,29 @@ from .room import QUEUE_SIZE, Event, Member, Room
 Send = Callable[[dict[str, object]], Awaitable[None]]
 
 SUBPROTOCOLS = ["chat.v2", "chat.v1"]
+MAX_NICK = 20
 MAX_TEXT = 2000
+MAX_MESSAGE_SIZE = 16_384
 JOIN_TIMEOUT = 60.0
+#: How long a closing handshake may take before the connection is left to the server to drop.
+CLOSE_TIMEOUT = 5.0
 PAGE = (Path(__file__).parent / "static" / "index.html").read_bytes()
 
-room = Room(queue_size=int(os.environ.get("CHAT_QUEUE_SIZE", QUEUE_SIZE)))
+ROOM = Room(queue_size=int(os.environ.get("CHAT_QUEUE_SIZE", QUEUE_SIZE)))
 
 
 async def app(scope: Scope, receive: ASGIReceive, send: Send) -> None:
     """The page at /, room statistics at /stats, the chat at /ws."""
     if scope["type"] == "websocket":
-        ws = await WebSocketASGI.accept(scope, receive, send, subprotocols=SUBPROTOCOLS, max_message_size=16_384)
-        await chat(ws, room)
+        ws = await WebSocketASGI.accept(scope, receive, send, subprotocols=SUBPROTOCOLS,
+                                        max_message_size=MAX_MESSAGE_SIZE)
+        await chat(ws, ROOM)
     elif scope["type"] == "http":
         path = scope.get("path")
         if path == "/":
             await respond(send, 200, "text/html; charset=utf-8", PAGE)
         elif path == "/stats":
-            await respond(send, 200, "application/json", orjson.dumps(room.stats()))
+            await respond(send, 200, "application/json", orjson.dumps(ROOM.stats()))
         else:
             await respond(send, 404, "text/plain", b"not found")
     elif scope["type"] == "lifespan":
@@ -54,10 +59,10 @@ async def respond(send: Send, status: int, content_type: str, body: bytes) -> No
     await send({"type": "http.response.body", "body": body})
 
 
-async def chat(ws: WebSocketASGI, room: Room) -> None:
+async def chat(ws: WebSocketASGI, room: Room, *, join_timeout: float = JOIN_TIMEOUT) -> None:
     """One person's connection: join, then read their messages while a writer sends them the room's."""
     sock = CodecSocket(ws, JSONCodec())
-    nick = await wait_for_join(sock)
+    nick = await wait_for_join(sock, join_timeout)
     if nick is None:
         return
     member = room.join(nick, ws.subprotocol or "chat.v1")
@@ -69,32 +74,40 @@ async def chat(ws: WebSocketASGI, room: Room) -> None:
             group.cancel_scope.cancel()
     finally:
         room.leave(member, "left")
-        with anyio.move_on_after(1, shield=True):  # the peer may be gone or not reading
+        member.inbox.close()
+        with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):  # the peer may be gone or not reading
             if member.dropped.is_set():
                 await ws.close(1013, "too slow: messages were not read in time")
             else:
                 await ws.close()
 
 
-async def wait_for_join(sock: CodecSocket[object]) -> str | None:
-    """The nickname the client joins with, or None if it left or never joined in time."""
-    try:
-        while True:
-            try:
-                obj = await sock.receive(timeout=JOIN_TIMEOUT)
-            except DecodeError:
-                await sock.send({"type": "error", "error": "invalid JSON"})
-                continue
-            if obj is None:
-                await sock.close(1008, "join first")
-                return None
-            if isinstance(obj, dict) and obj.get("type") == "join":
-                nick = obj.get("nick")
-                if isinstance(nick, str) and 0 < len(nick.strip()) <= 20:
-                    return nick.strip()
-            await sock.send({"type": "error", "error": 'join first: {"type": "join", "nick": "1-20 characters"}'})
-    except ConnectionClosed:
-        return None
+async def wait_for_join(sock: CodecSocket[object], timeout: float) -> str | None:
+    """The nickname the client joins with, or None if it left or did not join within ``timeout``."""
+    with anyio.move_on_after(timeout):
+        try:
+            return await join_request(sock)
+        except ConnectionClosed:
+            return None
+    with anyio.move_on_after(CLOSE_TIMEOUT):
+        await sock.close(1008, "join first")
+    return None
+
+
+async def join_request(sock: CodecSocket[object]) -> str:
+    """Read until a valid join arrives, answering anything else with an error event."""
+    # Not sock.receive(timeout): its None would be ambiguous, as a JSON ``null`` also decodes to None.
+    while True:
+        try:
+            obj = await sock.receive()
+        except DecodeError:
+            await sock.send({"type": "error", "error": "invalid JSON"})
+            continue
+        if isinstance(obj, dict) and obj.get("type") == "join":
+            nick = obj.get("nick")
+            if isinstance(nick, str) and 0 < len(nick.strip()) <= MAX_NICK:
+                return nick.strip()
+        await sock.send({"type": "error", "error": f'join first: {{"type": "join", "nick": 1-{MAX_NICK} characters}}'})
 
 
 async def read(sock: CodecSocket[object], room: Room, member: Member) -> None:
@@ -111,7 +124,8 @@ async def read(sock: CodecSocket[object], room: Room, member: Member) -> None:
         if isinstance(text, str) and 0 < len(text) <= MAX_TEXT:
             room.say(member, text)
         else:
-            room.tell(member, {"type": "error", "error": f'expected {{"type": "message", "text": 1-{MAX_TEXT} characters}}'})
+            expected = f'expected {{"type": "message", "text": 1-{MAX_TEXT} characters}}'
+            room.tell(member, {"type": "error", "error": expected})
 
 
 async def write(sock: CodecSocket[object], member: Member, scope: anyio.CancelScope) -> None:

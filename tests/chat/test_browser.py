@@ -1,8 +1,8 @@
-"""The chat as a person uses it: two headless Chromium pages against a real uvicorn process.
+"""The chat as a person uses it: headless Chromium pages against a real uvicorn process.
 
-Needs Debian's chromium (``apt-get install chromium``); playwright drives it, never downloading
-a browser of its own. The screenshot lands in test-artifacts/chat.png (and docs/chat.png with
-UPDATE_SCREENSHOT=1).
+Needs Debian's chromium (``apt-get install chromium``) and playwright (``pip install
+playwright``), which drives it; no browser is ever downloaded. The screenshot lands in
+test-artifacts/chat.png, and also in docs/chat.png with UPDATE_SCREENSHOT=1.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +24,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 10_000
 
+if TYPE_CHECKING:
+    from playwright.sync_api import CDPSession
+
 
 @pytest.fixture(scope="module")
 def page_url() -> Iterator[str]:
@@ -30,8 +34,19 @@ def page_url() -> Iterator[str]:
         yield url.replace("ws://", "http://") + "/"
 
 
+def crash(tab: CDPSession) -> None:
+    """Crash the tab's renderer; Chromium never answers that command, so do not wait long for it."""
+    from playwright.sync_api import Error
+
+    try:
+        tab.send("Page.crash", timeout=500)
+    except Error:
+        pass
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
-def test_two_people_chat_in_the_browser(page_url: str, tmp_path: Path) -> None:
+def test_people_chat_in_the_browser_and_see_each_other_leave(page_url: str, tmp_path: Path) -> None:
+    pytest.importorskip("playwright.sync_api", reason="playwright not installed: pip install playwright")
     from playwright.sync_api import expect, sync_playwright
 
     assert CHROMIUM is not None
@@ -41,29 +56,43 @@ def test_two_people_chat_in_the_browser(page_url: str, tmp_path: Path) -> None:
             viewport={"width": 900, "height": 560},
         )
         try:
-            ann = browser.new_page()
-            bob = browser.new_page()
-            for page, nick in ((ann, "ann"), (bob, "bob")):
+            pages = {}
+            for already_in, nick in enumerate(("ann", "bob", "cid")):
+                page = pages[nick] = browser.new_page()
                 page.set_default_timeout(TIMEOUT_MS)
                 page.goto(page_url)
+                expect(page.locator("#protocol")).to_have_text("not connected")
+                expect(page.locator("#stats")).to_have_text(
+                    f"{already_in} user{'' if already_in == 1 else 's'} · 0 messages relayed"
+                )
                 page.fill("#nick", nick)
                 page.click("#join button")
                 expect(page.locator("#protocol")).to_have_text("chat.v2")
                 expect(page.locator("#log")).to_contain_text(f"you joined as {nick}")
+                expect(page.locator("#users li.me")).to_have_text(nick)
+            ann, bob, cid = pages["ann"], pages["bob"], pages["cid"]
 
             expect(ann.locator("#log")).to_contain_text("bob joined")
             ann.fill("#text", "hello bob")
             ann.press("#text", "Enter")
-            expect(bob.locator("#log li.message")).to_contain_text(["annhello bob"])
+            heard = bob.locator("#log li.message").last
+            expect(heard.locator(".nick")).to_have_text("ann")
+            expect(heard).to_contain_text("hello bob")
+            expect(heard.locator("time")).to_have_count(1)  # chat.v2 messages carry a timestamp
             bob.fill("#text", "hi ann, see you at 9")
             bob.click("#say button")
+            expect(ann.locator("#log li.message .nick")).to_have_text(["ann", "bob"])
             expect(ann.locator("#log li.message").last).to_contain_text("hi ann, see you at 9")
-            expect(ann.locator("#users li")).to_have_text(["ann", "bob"])
-            expect(ann.locator("#stats")).to_contain_text("2 users · 2 messages relayed")
+            expect(ann.locator("#users li")).to_have_text(["ann", "bob", "cid"])
+            expect(ann.locator("#stats")).to_have_text("3 users · 2 messages relayed")
 
+            crash(browser.new_cdp_session(cid))  # a tab that dies without closing its socket
+            expect(ann.locator("#log")).to_contain_text("cid left")
             bob.close()
             expect(ann.locator("#log")).to_contain_text("bob left")
             expect(ann.locator("#users li")).to_have_text(["ann"])
+            expect(ann.locator("#stats")).to_have_text("1 user · 2 messages relayed")
+            expect(ann.locator("#protocol")).to_have_text("chat.v2")
 
             artifacts = ROOT / "test-artifacts"
             artifacts.mkdir(exist_ok=True)

@@ -1,0 +1,215 @@
+"""The chat's connection handling in-process, over the in-memory transport, on asyncio and trio."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+import anyio.abc
+import orjson
+import pytest
+
+from examples.chat.app import MAX_MESSAGE_SIZE, MAX_TEXT, SUBPROTOCOLS, chat
+from examples.chat.room import QUEUE_SIZE, Event, Room
+from simple_websocket import Accept, Close, WebSocketASGI
+from simple_websocket.testing import MemoryClient, memory_pair
+
+pytestmark = pytest.mark.anyio
+
+LIMIT = 10.0
+
+
+@dataclass
+class Person:
+    """A test's side of one chat connection."""
+
+    client: MemoryClient
+    accept: Accept
+
+    async def next(self) -> object:
+        """The next thing the server sent: a decoded event, or a Close."""
+        sent = await self.client.receive()
+        if isinstance(sent, str):
+            event: object = orjson.loads(sent)
+            return event
+        return sent
+
+    async def until(self, wanted: Callable[[Event], bool], skipped: list[Event] | None = None,
+                    limit: int = 1000) -> Event:
+        """The first event ``wanted`` accepts; others go to ``skipped``, a Close fails the test."""
+        for _ in range(limit):
+            event = await self.next()
+            assert isinstance(event, dict), f"expected an event, got {event!r}"
+            if wanted(event):
+                return event
+            if skipped is not None:
+                skipped.append(event)
+        raise AssertionError("no such event")
+
+    async def until_closed(self, limit: int = 1000) -> Close:
+        """The Close the server ends with, skipping the events before it."""
+        for _ in range(limit):
+            event = await self.next()
+            if isinstance(event, Close):
+                return event
+        raise AssertionError("not closed")
+
+    async def send(self, obj: object) -> None:
+        await self.client.send(orjson.dumps(obj).decode())
+
+    async def say(self, text: str) -> None:
+        await self.send({"type": "message", "text": text})
+
+
+class Chat:
+    """One room and the server tasks of everyone connected to it."""
+
+    def __init__(self, room: Room, group: anyio.abc.TaskGroup, join_timeout: float) -> None:
+        self.room = room
+        self.group = group
+        self.join_timeout = join_timeout
+        self.clients: list[MemoryClient] = []
+
+    async def connect(self, protocols: Sequence[str] = ("chat.v2", "chat.v1"),
+                      max_buffer: float = float("inf")) -> Person:
+        """Open a connection that has not joined yet."""
+        transport, client = memory_pair(subprotocols=protocols, max_buffer=max_buffer)
+        self.clients.append(client)
+        ws = WebSocketASGI.from_transport(transport, SUBPROTOCOLS, max_message_size=MAX_MESSAGE_SIZE)
+        self.group.start_soon(serve, ws, self.room, self.join_timeout)
+        await client.connect()
+        accept = await client.receive()
+        assert isinstance(accept, Accept)
+        return Person(client, accept)
+
+    async def join(self, nick: str, protocols: Sequence[str] = ("chat.v2", "chat.v1"),
+                   max_buffer: float = float("inf")) -> tuple[Person, Event]:
+        """Connect and join as ``nick``; return the person and their welcome."""
+        person = await self.connect(protocols, max_buffer)
+        await person.send({"type": "join", "nick": nick})
+        return person, await person.until(lambda event: event["type"] == "welcome")
+
+
+async def serve(ws: WebSocketASGI, room: Room, join_timeout: float) -> None:
+    await ws.open()
+    await chat(ws, room, join_timeout=join_timeout)
+
+
+@asynccontextmanager
+async def chat_room(queue_size: int = QUEUE_SIZE, join_timeout: float = LIMIT) -> AsyncIterator[Chat]:
+    """A room whose connections all end with the test (everyone still there disconnects)."""
+    with anyio.fail_after(LIMIT):
+        async with anyio.create_task_group() as group:
+            room = Chat(Room(queue_size=queue_size), group, join_timeout)
+            try:
+                yield room
+                for client in room.clients:  # a second Disconnect, for those who left already, goes unread
+                    await client.disconnect(1001)
+            finally:
+                for client in room.clients:
+                    client.close()
+
+
+def is_message(event: Event) -> bool:
+    return event["type"] == "message"
+
+
+async def test_two_people_talk_in_their_own_protocol_and_see_each_other_leave() -> None:
+    async with chat_room() as room:
+        ann, welcome = await room.join("ann")
+        assert ann.accept == Accept("chat.v2")
+        assert welcome == {"type": "welcome", "nick": "ann", "protocol": "chat.v2"}
+        bob, welcome = await room.join("bob", protocols=["chat.v1"])
+        assert bob.accept == Accept("chat.v1") and welcome["protocol"] == "chat.v1"
+        joined = await ann.until(lambda event: event["type"] == "join" and event["nick"] == "bob")
+        assert joined["users"] == ["ann", "bob"]
+
+        await ann.say("hello bob")
+        for person in (ann, bob):
+            heard = await person.until(is_message)
+            assert (heard["nick"], heard["text"]) == ("ann", "hello bob")
+            assert heard["stats"] == {"users": 2, "relayed": 1}
+            assert ("ts" in heard) is (person is ann)  # chat.v2 has timestamps, chat.v1 none
+
+        await bob.client.disconnect(1001)
+        left = await ann.until(lambda event: event["type"] == "leave")
+        assert (left["nick"], left["reason"], left["users"]) == ("bob", "left", ["ann"])
+
+
+async def test_a_client_offering_no_subprotocol_gets_chat_v1() -> None:
+    async with chat_room() as room:
+        cid, welcome = await room.join("cid", protocols=[])
+        assert cid.accept == Accept(None) and welcome["protocol"] == "chat.v1"
+        await cid.say("plain")
+        assert "ts" not in await cid.until(is_message)
+
+
+async def test_bad_messages_get_an_error_and_the_connection_stays_up() -> None:
+    async with chat_room() as room:
+        dee, _ = await room.join("dee")
+        for bad in ("{not json", '{"type": "message"}', '{"type": "message", "text": ""}', "[1, 2]", '"hi"',
+                    '{"type": "message", "text": 7}', orjson.dumps({"type": "message", "text": "x" * (MAX_TEXT + 1)})):
+            await dee.client.send(bad)
+            error = await dee.until(lambda event: event["type"] in ("error", "message"))
+            assert error["type"] == "error" and isinstance(error["error"], str)
+        await dee.say("still here")
+        heard = await dee.until(is_message)
+        assert heard["text"] == "still here" and heard["stats"] == {"users": 1, "relayed": 1}
+
+
+async def test_a_client_must_join_with_a_nickname_first() -> None:
+    async with chat_room() as room:
+        eve = await room.connect()
+        for early in ('{"type": "message", "text": "hi"}', "{not json", "null", '{"type": "join", "nick": "   "}',
+                      orjson.dumps({"type": "join", "nick": "x" * 21}).decode(), '{"type": "join"}'):
+            await eve.client.send(early)
+            assert (await eve.until(lambda event: True))["type"] == "error"
+        await eve.send({"type": "join", "nick": "  eve "})
+        assert (await eve.until(lambda event: True)) == {"type": "welcome", "nick": "eve", "protocol": "chat.v2"}
+        assert sorted(room.room.members) == ["eve"]
+
+
+async def test_a_client_that_does_not_join_in_time_is_closed_with_1008() -> None:
+    async with chat_room(join_timeout=0.01) as room:
+        idle = await room.connect()
+        assert await idle.until_closed() == Close(1008, "join first")
+        assert room.room.members == {}
+
+
+async def test_a_member_that_stops_reading_is_closed_with_1013_and_the_others_keep_going() -> None:
+    async with chat_room(queue_size=4) as room:
+        sleeper, _ = await room.join("sleeper", max_buffer=0)  # from now on it reads nothing
+        talker, _ = await room.join("talker")
+        others: list[Event] = []
+        for number in range(10):  # one at a time, so that the talker itself never falls behind
+            await talker.say(str(number))
+            assert (await talker.until(is_message, skipped=others))["text"] == str(number)
+        assert [(event["nick"], event["reason"]) for event in others if event["type"] == "leave"] == [
+            ("sleeper", "too slow")
+        ]
+        assert await sleeper.until_closed() == Close(1013, "too slow: messages were not read in time")
+        await talker.say("after the drop")
+        assert (await talker.until(is_message))["users"] == ["talker"]
+
+
+async def test_a_message_over_the_size_limit_closes_that_connection_only() -> None:
+    async with chat_room() as room:
+        big, _ = await room.join("big")
+        small, _ = await room.join("small")
+        await big.say("x" * MAX_MESSAGE_SIZE)
+        assert await big.until_closed() == Close(1009, "message too big")
+        left = await small.until(lambda event: event["type"] == "leave")
+        assert left["nick"] == "big"
+        await small.say("fine")
+        assert (await small.until(is_message))["text"] == "fine"
+
+
+async def test_a_dropped_connection_counts_as_leaving() -> None:
+    async with chat_room() as room:
+        ann, _ = await room.join("ann")
+        bob, _ = await room.join("bob")
+        await bob.client.disconnect(1006, "connection lost")
+        left = await ann.until(lambda event: event["type"] == "leave")
+        assert (left["nick"], left["reason"], left["stats"]) == ("bob", "left", {"users": 1, "relayed": 0})
