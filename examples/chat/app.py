@@ -96,7 +96,7 @@ async def wait_for_join(sock: CodecSocket[object], timeout: float) -> str | None
 
 async def join_request(sock: CodecSocket[object]) -> str:
     """Read until a valid join arrives, answering anything else with an error event."""
-    # Not sock.receive(timeout): its None would be ambiguous, as a JSON ``null`` also decodes to None.
+    # One deadline for the whole join, however many bad messages come first.
     while True:
         try:
             obj = await sock.receive()

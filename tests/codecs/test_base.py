@@ -81,6 +81,17 @@ async def test_receive_timeout_and_iteration() -> None:
         assert [obj async for obj in sock] == [1, 2]
 
 
+async def test_a_default_tells_a_timeout_from_a_null_message() -> None:
+    timed_out = object()
+    async with opened() as pair:
+        sock = CodecSocket(pair.ws, JSONCodec())
+        assert await sock.receive(timeout=0.02, default=timed_out) is timed_out
+        await pair.client.send("null")
+        assert await sock.receive(timeout=1, default=timed_out) is None
+        await pair.client.send("null")
+        assert await sock.receive(timeout=1) is None  # without a default, a null and a timeout look alike
+
+
 async def test_iteration_raises_on_an_abnormal_close() -> None:
     async with opened() as pair:
         await pair.client.disconnect(1011)

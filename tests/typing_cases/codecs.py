@@ -35,6 +35,7 @@ async def cases(ws: WebSocketASGI) -> None:
     reveal_type(sock)  # R: simple_websocket.codecs._base.CodecSocket[tests.typing_cases.codecs.Chat]
     reveal_type(await sock.receive())  # R: tests.typing_cases.codecs.Chat
     reveal_type(await sock.receive(1.0))  # R: tests.typing_cases.codecs.Chat | None
+    reveal_type(await sock.receive(1.0, default=False))  # R: tests.typing_cases.codecs.Chat | bool
     async for chat in sock:
         reveal_type(chat)  # R: tests.typing_cases.codecs.Chat
     reveal_type(await CodecSocket(ws, MsgpackCodec()).receive())  # R: object

@@ -13,6 +13,7 @@ from ..typing import Data
 __all__ = ["Codec", "CodecSocket", "MessageSocket"]
 
 T = TypeVar("T", default=object)
+D = TypeVar("D")
 T_co = TypeVar("T_co", covariant=True, default=object)
 FrameT_co = TypeVar("FrameT_co", str, bytes, covariant=True, default=str)
 
@@ -87,12 +88,19 @@ class CodecSocket(Generic[T]):
     @overload
     async def receive(self, timeout: float) -> T | None: ...
 
-    async def receive(self, timeout: float | None = None) -> T | None:
-        """The next object; with ``timeout``, None if nothing came in time."""
+    @overload
+    async def receive(self, timeout: float, *, default: D) -> T | D: ...
+
+    async def receive(self, timeout: float | None = None, *, default: object = None) -> object:
+        """The next object; with ``timeout``, ``default`` (None) if nothing came in time.
+
+        When the codec can decode a frame to None (JSON ``null``, msgpack ``nil``), pass a
+        ``default`` of your own to tell a timeout from a message.
+        """
         if timeout is None:
             return self._decode(await self._receive())
         data = await self._receive(timeout)
-        return None if data is None else self._decode(data)
+        return default if data is None else self._decode(data)
 
     def __aiter__(self) -> Self:
         return self
