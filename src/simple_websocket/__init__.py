@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from ._app import Handler, WebSocketApp, websocket_app
 from ._asgi import ASGITransport
 from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent, OutboundEvent
 from ._request import Request
@@ -32,9 +33,10 @@ from .exceptions import (
     UnsupportedMessage,
     UsageError,
 )
-from .typing import ASGIReceive, ASGISend, Data, Headers, Scope
+from .typing import ASGIApp, ASGIReceive, ASGISend, Data, Headers, Scope
 
 __all__ = [
+    "ASGIApp",
     "ASGIReceive",
     "ASGISend",
     "ASGITransport",
@@ -50,6 +52,7 @@ __all__ = [
     "Deny",
     "Disconnect",
     "EncodeError",
+    "Handler",
     "HandshakeTimeout",
     "Headers",
     "HeadersLike",
@@ -68,6 +71,8 @@ __all__ = [
     "UnsupportedMessage",
     "UsageError",
     "WebSocketASGI",
+    "WebSocketApp",
+    "websocket_app",
 ]
 
 __version__ = "0.1.0"

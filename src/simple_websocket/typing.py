@@ -7,7 +7,7 @@ from typing import Union
 
 from typing_extensions import Never, TypeAlias
 
-__all__ = ["ASGIReceive", "ASGISend", "Data", "Headers", "Scope"]
+__all__ = ["ASGIApp", "ASGIReceive", "ASGISend", "Data", "Headers", "Scope"]
 
 Data: TypeAlias = Union[str, bytes]
 """A whole WebSocket message: ``str`` travels as a text frame, ``bytes`` as a binary frame."""
@@ -28,3 +28,6 @@ Frameworks disagree on that type (Starlette: ``MutableMapping[str, Any]``; Lites
 asgiref: unions of TypedDicts), so every one-argument callable is accepted; it is called
 with plain ``dict`` messages that follow the ASGI WebSocket specification.
 """
+
+ASGIApp: TypeAlias = Callable[[Scope, ASGIReceive, ASGISend], Awaitable[None]]
+"""An ASGI application, typed loosely enough that every framework's apps and callables fit."""

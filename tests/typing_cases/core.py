@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing_extensions import reveal_type
 
-from simple_websocket import ASGIReceive, ASGISend, ConnectionClosed, Scope, WebSocketASGI
+from simple_websocket import ASGIApp, ASGIReceive, ASGISend, ConnectionClosed, Scope, WebSocketASGI, websocket_app
 
 
 async def cases(scope: Scope, receive: ASGIReceive, send: ASGISend, seconds: float, maybe: float | None) -> None:
@@ -25,3 +25,14 @@ async def cases(scope: Scope, receive: ASGIReceive, send: ASGISend, seconds: flo
     except ConnectionClosed as closed:
         reveal_type(closed.reason)  # R: int
         reveal_type(closed.message)  # R: str
+
+
+async def handler(ws: WebSocketASGI) -> None:
+    await ws.send("hi")
+
+
+def mounting(scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+    app = websocket_app(handler, subprotocols=["chat"])
+    reveal_type(app)  # R: simple_websocket._app.WebSocketApp
+    served: ASGIApp = app  # mountable wherever an ASGI app is
+    reveal_type(served)  # R: def (typing.Mapping[str, object], def () -> typing.Awaitable[typing.Mapping[str, object]], def (Never) -> typing.Awaitable[object]) -> typing.Awaitable[None]

@@ -1,0 +1,149 @@
+"""websocket_app: turn ``async def handler(ws) -> None`` into an ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import cast
+
+import anyio
+from typing_extensions import TypeAlias
+
+from ._websocket import ConnectionState, HeadersLike, WebSocketASGI
+from .exceptions import ConnectionClosed, UnsupportedMessage
+from .typing import ASGIApp, ASGIReceive, ASGISend, Scope
+
+__all__ = ["Handler", "WebSocketApp", "websocket_app"]
+
+Handler: TypeAlias = Callable[[WebSocketASGI], Awaitable[object]]
+"""What ``websocket_app`` serves: called once per connection, with the connection."""
+
+_Send = Callable[[Mapping[str, object]], Awaitable[object]]
+
+#: How long closing may take after the handler ends before the server is left to drop the peer.
+CLOSE_TIMEOUT = 5.0
+
+_UPGRADE_REQUIRED = b"This endpoint speaks WebSocket only.\n"
+
+
+class WebSocketApp:
+    """An ASGI application that runs a handler for every WebSocket connection.
+
+    Made by ``websocket_app()``; mount it wherever a framework accepts an ASGI app.
+    """
+
+    __slots__ = ("accept", "close_timeout", "fallback", "handler", "headers", "max_message_size", "subprotocols")
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        subprotocols: str | Sequence[str] | None = None,
+        headers: HeadersLike | None = None,
+        max_message_size: int | None = None,
+        accept: bool = True,
+        fallback: ASGIApp | None = None,
+        close_timeout: float = CLOSE_TIMEOUT,
+    ) -> None:
+        self.handler = handler
+        self.subprotocols = subprotocols
+        self.headers = headers
+        self.max_message_size = max_message_size
+        self.accept = accept
+        self.fallback = fallback
+        self.close_timeout = close_timeout
+
+    async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        kind = scope.get("type")
+        if kind == "websocket":
+            await self._serve(scope, receive, send)
+        elif self.fallback is not None:
+            await self.fallback(scope, receive, send)
+        elif kind == "http":
+            await _upgrade_required(cast(_Send, send))
+        elif kind == "lifespan":
+            await _lifespan(receive, cast(_Send, send))
+        else:
+            raise UnsupportedMessage(f"no support for ASGI scope type {kind!r}")
+
+    async def _serve(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        ws = WebSocketASGI(scope, receive, send, self.subprotocols, max_message_size=self.max_message_size)
+        try:
+            if self.accept:
+                await ws.open(headers=self.headers)
+            await self.handler(ws)
+        except ConnectionClosed:
+            pass  # the peer left, or the handler closed: nothing more to say
+        except BaseException:
+            await self._answer(ws, failed=True)
+            raise
+        await self._answer(ws, failed=False)
+
+    async def _answer(self, ws: WebSocketASGI, *, failed: bool) -> None:
+        """Close or refuse whatever the handler left open, within ``close_timeout``."""
+        if ws.state is ConnectionState.CLOSED:
+            return
+        with anyio.move_on_after(self.close_timeout, shield=failed):
+            try:
+                if ws.state is ConnectionState.OPEN:
+                    await ws.close(1011, "internal error") if failed else await ws.close()
+                else:
+                    await ws.reject(status=500 if failed else 403)
+            except ConnectionClosed:
+                pass
+
+
+def websocket_app(
+    handler: Handler,
+    *,
+    subprotocols: str | Sequence[str] | None = None,
+    headers: HeadersLike | None = None,
+    max_message_size: int | None = None,
+    accept: bool = True,
+    fallback: ASGIApp | None = None,
+    close_timeout: float = CLOSE_TIMEOUT,
+) -> WebSocketApp:
+    """An ASGI application that accepts each WebSocket connection and runs ``handler(ws)`` on it.
+
+    - The connection is accepted with the first offered name in ``subprotocols``, ``headers``
+      added to the response; with ``accept=False`` the handler gets it unanswered and calls
+      ``ws.open()`` or ``ws.reject()`` itself.
+    - When the handler returns, a connection it left open is closed (1000) and one it left
+      unanswered is refused (403). When it raises, the connection is closed with 1011 (or
+      refused with 500) and the exception goes on to the server, which logs it.
+      ``ConnectionClosed`` escaping the handler is taken as the end of the connection.
+    - Other scopes go to ``fallback`` if given; otherwise HTTP requests get 426 Upgrade
+      Required and lifespan events are acknowledged.
+    """
+    return WebSocketApp(
+        handler,
+        subprotocols=subprotocols,
+        headers=headers,
+        max_message_size=max_message_size,
+        accept=accept,
+        fallback=fallback,
+        close_timeout=close_timeout,
+    )
+
+
+async def _upgrade_required(send: _Send) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": 426,
+        "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(_UPGRADE_REQUIRED)).encode()),
+            (b"upgrade", b"websocket"),
+            (b"connection", b"Upgrade"),
+        ],
+    })
+    await send({"type": "http.response.body", "body": _UPGRADE_REQUIRED})
+
+
+async def _lifespan(receive: ASGIReceive, send: _Send) -> None:
+    while True:
+        kind = (await receive()).get("type")
+        if kind == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif kind == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
