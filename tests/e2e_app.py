@@ -1,28 +1,122 @@
-"""A small ASGI app for the end-to-end tests: the path picks the behaviour."""
+"""The app every server in the matrix runs (tests/test_servers.py): the path picks the scenario.
+
+What the app saw of a connection that has ended is kept under the ``?id=`` the client chose and
+read back over ``/report?id=...``, so tests can check the server's side of closes and drops.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qs
 
-from simple_websocket import ASGIReceive, ConnectionClosed, Scope, WebSocketASGI
+import anyio
+
+from simple_websocket import ASGIReceive, ASGISend, ConnectionClosed, Scope, WebSocketASGI, websocket_app
+
+SUBPROTOCOLS = ["b", "a"]
+MAX_MESSAGE_SIZE = 1024
+SENDERS = 4
+PER_SENDER = 200
+
+reports: dict[str, str] = {}
 
 
-async def app(scope: Scope, receive: ASGIReceive, send: Callable[[dict[str, object]], Awaitable[None]]) -> None:
-    if scope["type"] == "lifespan":  # hypercorn's trio worker dies if lifespan goes unanswered
-        while (event := await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    if scope["type"] != "websocket":
-        return
-    ws = await WebSocketASGI.accept(scope, receive, send, subprotocols=["b", "a"])
-    if scope.get("path") == "/close":
-        await ws.close(4001, "bye")
-        return
+def report_id(ws: WebSocketASGI) -> str:
+    return parse_qs(ws.request.query_string.decode()).get("id", [""])[0]
+
+
+def describe(closed: ConnectionClosed) -> str:
+    return f"{type(closed).__name__} {closed.reason} {closed.message!r} by_peer={closed.by_peer}"
+
+
+async def echo(ws: WebSocketASGI) -> None:
+    async for message in ws:
+        await ws.send(message)
+
+
+async def close(ws: WebSocketASGI) -> None:
+    await ws.close(4001, "bye")
+
+
+async def watch(ws: WebSocketASGI) -> None:
+    """Echo until the peer leaves; record how it left and what receiving once more does."""
+    key = report_id(ws)
+    seen = "no close"
     try:
-        async for message in ws:
-            if message == "who closed?":
-                await ws.send(repr(ws.close_info))
-            await ws.send(message)
-    except ConnectionClosed:
-        pass
+        while True:
+            await ws.send(await ws.receive())
+    except ConnectionClosed as closed:
+        seen = describe(closed)
+    try:
+        with anyio.fail_after(2):
+            await ws.receive()
+        again = "returned"
+    except ConnectionClosed as closed_again:
+        again = describe(closed_again)
+    except TimeoutError:
+        again = "hung"
+    reports[key] = f"{seen}; again: {again}"
+
+
+async def send_after_leaving(ws: WebSocketASGI) -> None:
+    """After "go", keep sending (polling briefly for the peer in between) until told the peer is gone."""
+    key = report_id(ws)
+    await ws.receive()
+    where = "nowhere"
+    for _ in range(500):
+        try:
+            await ws.send("tick")
+        except ConnectionClosed:
+            where = "send"
+            break
+        try:
+            await ws.receive(timeout=0.01)
+        except ConnectionClosed:
+            where = "receive"
+            break
+    reports[key] = where
+
+
+async def report(ws: WebSocketASGI) -> None:
+    key = report_id(ws)
+    with anyio.fail_after(5):
+        while key not in reports:
+            await anyio.sleep(0.01)
+    await ws.send(reports.pop(key))
+
+
+async def deny(ws: WebSocketASGI) -> None:
+    await ws.reject(status=401, headers={"x-why": "no token"}, body=b"no token")
+
+
+async def timeout(ws: WebSocketASGI) -> None:
+    await ws.send("none" if await ws.receive(timeout=0.05) is None else "message")
+    await ws.send(await ws.receive())
+
+
+async def concurrent(ws: WebSocketASGI) -> None:
+    async def sender(number: int) -> None:
+        for index in range(PER_SENDER):
+            await ws.send(f"{number}:{index}:" + "x" * (index % 50))
+
+    async with anyio.create_task_group() as group:
+        for number in range(SENDERS):
+            group.start_soon(sender, number)
+    await ws.receive()  # the client says when it has everything
+
+
+ROUTES = {
+    "/echo": websocket_app(echo, subprotocols=SUBPROTOCOLS, headers={"x-app": "simple_websocket"}),
+    "/close": websocket_app(close),
+    "/watch": websocket_app(watch),
+    "/send-after-leaving": websocket_app(send_after_leaving),
+    "/report": websocket_app(report),
+    "/deny": websocket_app(deny, accept=False),
+    "/too-big": websocket_app(echo, max_message_size=MAX_MESSAGE_SIZE),
+    "/timeout": websocket_app(timeout),
+    "/concurrent": websocket_app(concurrent),
+}
+
+
+async def app(scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+    path = scope.get("path")
+    await ROUTES.get(path if isinstance(path, str) else "", ROUTES["/echo"])(scope, receive, send)

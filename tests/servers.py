@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / "test-artifacts" / "servers"
+"""Where each server process writes its output: one file per server and port."""
 HOST = "127.0.0.1"
 
 Command = Callable[[str, int], list[str]]
@@ -83,13 +85,15 @@ def running(server: str, app: str, *, startup_timeout: float = 20.0, env: dict[s
     port = free_port()
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                    **(env or {})}
-    process = subprocess.Popen(SERVERS[server](app, port), cwd=ROOT, env=environment,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _wait_listening(port, process, time.monotonic() + startup_timeout)
-        yield f"ws://{HOST}:{port}"
-    finally:
-        stop(process)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with open(LOGS / f"{server}-{port}.log", "wb") as log:
+        process = subprocess.Popen(SERVERS[server](app, port), cwd=ROOT, env=environment,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_listening(port, process, time.monotonic() + startup_timeout)
+            yield f"ws://{HOST}:{port}"
+        finally:
+            stop(process)
 
 
 def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:

@@ -108,7 +108,7 @@ def test_parse_reports_unsupported_types_as_oserror() -> None:
 
 async def test_send_shapes_every_outbound_event() -> None:
     asgi, recorder = transport()
-    for event in ("hi", b"hi", Accept("chat", ((b"x-a", b"1"),)), Accept(), Close(4000, "bye")):
+    for event in ("hi", b"hi", Accept("chat", ((b"x-a", b"1"),)), Accept(), Close(4000, "bye"), Close(1011, "")):
         await asgi.send(event)
     assert recorder.sent == [
         {"type": "websocket.send", "text": "hi"},
@@ -116,7 +116,33 @@ async def test_send_shapes_every_outbound_event() -> None:
         {"type": "websocket.accept", "subprotocol": "chat", "headers": [(b"x-a", b"1")]},
         {"type": "websocket.accept", "subprotocol": None},
         {"type": "websocket.close", "code": 4000, "reason": "bye"},
+        {"type": "websocket.close", "code": 1011, "reason": ""},
     ]
+
+
+class RefusesReservedCodes(Recorder):
+    """Daphne's way: a bare Exception for a close code other than 1000 or 3000-4999."""
+
+    async def send(self, message: dict[str, object]) -> None:
+        code = message.get("code")
+        if isinstance(code, int) and code != 1000 and not 3000 <= code <= 4999:
+            raise Exception(f"invalid close code {code}")
+        await super().send(message)
+
+
+@pytest.mark.parametrize("code", [1001, 1003, 1007, 1008, 1009, 1011, 1013])
+async def test_a_close_code_the_server_refuses_falls_back_to_1000(code: int) -> None:
+    recorder = RefusesReservedCodes()
+    await ASGITransport({"type": "websocket"}, recorder.receive, recorder.send).send(Close(code, "why"))
+    assert recorder.sent == [{"type": "websocket.close", "code": 1000, "reason": "why"}]
+
+
+async def test_a_close_that_fails_because_the_peer_left_is_not_retried() -> None:
+    async def gone(message: dict[str, object]) -> None:
+        raise ConnectionResetError
+
+    with pytest.raises(ConnectionResetError):
+        await ASGITransport({"type": "websocket"}, Recorder().receive, gone).send(Close(1011, ""))
 
 
 async def test_deny_uses_the_http_response_extension_when_offered() -> None:

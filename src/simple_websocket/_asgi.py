@@ -72,11 +72,26 @@ class ASGITransport:
                 accept["headers"] = list(event.headers)
             return self._send(accept)
         if isinstance(event, Close):
-            # Always with a code: some clients (httpx-ws) fail on a close without one.
-            return self._send({"type": "websocket.close", "code": event.code, "reason": event.reason})
+            if event.code == 1000 or 3000 <= event.code <= 4999:
+                # Always with a code: some clients (httpx-ws) fail on a close without one.
+                return self._send({"type": "websocket.close", "code": event.code, "reason": event.reason})
+            return self._close_with_fallback(event)
         if isinstance(event, Deny):
             return self._deny(event)
         raise TypeError(f"not an outbound event: {type(event).__name__}")
+
+    async def _close_with_fallback(self, close: Close) -> None:
+        """Close with a 1001-2999 code, or with 1000 on a server that refuses to send those.
+
+        Daphne (through autobahn) raises a bare Exception for any code other than 1000 and
+        3000-4999; the connection must still close.
+        """
+        try:
+            await self._send({"type": "websocket.close", "code": close.code, "reason": close.reason})
+        except (OSError, RuntimeError):
+            raise
+        except Exception:  # the refusal has no type of its own
+            await self._send({"type": "websocket.close", "code": 1000, "reason": close.reason})
 
     async def _deny(self, deny: Deny) -> None:
         if not self.can_deny:
