@@ -58,27 +58,27 @@ async def watch(ws: WebSocketASGI) -> None:
 
 
 async def send_after_leaving(ws: WebSocketASGI) -> None:
-    """After "go", keep sending (polling briefly for the peer in between) until told the peer is gone."""
+    """After "go", wait for the client to leave without looking, then send: does send notice?"""
     key = report_id(ws)
     await ws.receive()
-    where = "nowhere"
-    for _ in range(500):
-        try:
-            await ws.send("tick")
-        except ConnectionClosed:
-            where = "send"
-            break
-        try:
-            await ws.receive(timeout=0.01)
-        except ConnectionClosed:
-            where = "receive"
-            break
-    reports[key] = where
+    await ws.send("tick")
+    await anyio.sleep(0.5)  # the client closes meanwhile; nothing here receives its close
+    try:
+        for _ in range(20):
+            await ws.send("late")
+            await anyio.sleep(0.01)
+    except ConnectionClosed:
+        reports[key] = "send"
+        return
+    try:
+        reports[key] = "nowhere" if await ws.receive(timeout=5) is None else "a message?"
+    except ConnectionClosed:
+        reports[key] = "receive"
 
 
 async def report(ws: WebSocketASGI) -> None:
     key = report_id(ws)
-    with anyio.fail_after(5):
+    with anyio.fail_after(8):
         while key not in reports:
             await anyio.sleep(0.01)
     await ws.send(reports.pop(key))

@@ -96,6 +96,13 @@ def running(server: str, app: str, *, startup_timeout: float = 20.0, env: dict[s
             stop(process)
 
 
+def output_of(url: str) -> str:
+    """Everything the server behind ``url`` (from ``running``) has written so far."""
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    (log,) = LOGS.glob(f"*-{port}.log")
+    return log.read_text(errors="replace")
+
+
 def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
     """Stop a server we started, by its PID: SIGINT, then SIGKILL if it lingers."""
     if process.poll() is None:
