@@ -1,0 +1,12 @@
+from collections.abc import Awaitable, Callable, Mapping
+
+from channels.sessions import CookieMiddleware
+from typing_extensions import TypeAlias
+
+_Scope: TypeAlias = Mapping[str, object]
+_Receive: TypeAlias = Callable[[], Awaitable[Mapping[str, object]]]
+_Send: TypeAlias = Callable[[dict[str, object]], Awaitable[object]]
+_ASGIApp: TypeAlias = Callable[[_Scope, _Receive, _Send], Awaitable[None]]
+
+# CookieMiddleware(SessionMiddleware(AuthMiddleware(inner))): scope["user"] for ``inner``.
+def AuthMiddlewareStack(inner: _ASGIApp) -> CookieMiddleware: ...

@@ -1,0 +1,2 @@
+from channels.testing.application import ApplicationCommunicator as ApplicationCommunicator
+from channels.testing.websocket import WebsocketCommunicator as WebsocketCommunicator

@@ -1,0 +1,19 @@
+from collections.abc import Awaitable, Callable, Mapping
+
+from asgiref.testing import ApplicationCommunicator as BaseApplicationCommunicator
+from typing_extensions import TypeAlias
+
+# The communicator calls ``application(scope, input_queue.get, output_queue.put)``.
+_Receive: TypeAlias = Callable[[], Awaitable[Mapping[str, object]]]
+_Send: TypeAlias = Callable[[dict[str, object]], Awaitable[None]]
+_ASGIApp: TypeAlias = Callable[[dict[str, object], _Receive, _Send], Awaitable[None]]
+
+class ApplicationCommunicator(BaseApplicationCommunicator):
+    # asgiref's methods are unannotated; these are their signatures.
+    scope: dict[str, object]
+    def __init__(self, application: _ASGIApp, scope: dict[str, object]) -> None: ...
+    async def send_input(self, message: Mapping[str, object]) -> None: ...
+    async def receive_output(self, timeout: float = 1) -> dict[str, object]: ...
+    async def receive_nothing(self, timeout: float = 0.1, interval: float = 0.01) -> bool: ...
+    async def wait(self, timeout: float = 1) -> None: ...
+    def stop(self, exceptions: bool = True) -> None: ...

@@ -1,0 +1,3 @@
+from django.core.handlers.asgi import ASGIHandler
+
+def get_asgi_application() -> ASGIHandler: ...
