@@ -33,6 +33,16 @@ class WebSocketApp:
 
     __slots__ = ("accept", "close_timeout", "fallback", "handler", "headers", "max_message_size", "subprotocols")
 
+    handler: Handler
+    subprotocols: str | Sequence[str] | None
+    headers: HeadersLike | None
+    max_message_size: int | None
+    accept: bool
+    """Accept before calling the handler; if False, the handler must call ``ws.open()`` or ``ws.reject()``."""
+    fallback: ASGIApp | None
+    """Where scopes other than ``websocket`` go; None answers HTTP with 426 and acknowledges lifespan."""
+    close_timeout: float
+
     def __init__(
         self,
         handler: Handler,
