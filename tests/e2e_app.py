@@ -64,7 +64,7 @@ async def send_after_leaving(ws: WebSocketASGI) -> None:
     await ws.send("tick")
     await anyio.sleep(0.5)  # the client closes meanwhile; nothing here receives its close
     try:
-        for _ in range(20):
+        for _ in range(10):  # granian stops answering the client's close after about 20 such sends
             await ws.send("late")
             await anyio.sleep(0.01)
     except ConnectionClosed:
@@ -104,6 +104,10 @@ async def concurrent(ws: WebSocketASGI) -> None:
     await ws.receive()  # the client says when it has everything
 
 
+async def bye(ws: WebSocketASGI) -> None:
+    await ws.receive()  # then return: websocket_app closes with 1000
+
+
 ROUTES = {
     "/echo": websocket_app(echo, subprotocols=SUBPROTOCOLS, headers={"x-app": "simple_websocket"}),
     "/close": websocket_app(close),
@@ -114,6 +118,7 @@ ROUTES = {
     "/too-big": websocket_app(echo, max_message_size=MAX_MESSAGE_SIZE),
     "/timeout": websocket_app(timeout),
     "/concurrent": websocket_app(concurrent),
+    "/bye": websocket_app(bye),
 }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.typing import Subprotocol
 
 from . import e2e_app
@@ -35,7 +35,11 @@ QUIRKS: dict[str, set[str]] = {
     },
     "granian": {"accepts sends to a gone client silently", "drops accept headers", "drops the client's close reason"},
     "hypercorn-asyncio": {"accepts sends to a gone client silently", "reports a client's close as 1006"},
-    "hypercorn-trio": {"accepts sends to a gone client silently", "reports a client's close as 1006"},
+    "hypercorn-trio": {
+        "accepts sends to a gone client silently",
+        "its worker dies when a client's close crosses the app's close",
+        "reports a client's close as 1006",
+    },
 }
 """What each server is known not to do; a server missing here does everything."""
 
@@ -73,6 +77,7 @@ async def closed_by_app(client: ClientConnection) -> tuple[int, str]:
 async def read_report(base: str, key: str) -> str:
     async with opening(base, f"/report?id={key}") as client:
         report = await recv(client)
+        assert await closed_by_app(client) == (1000, "")  # see test_a_client_close_crossing_the_apps_close
     assert isinstance(report, str)
     return report
 
@@ -185,6 +190,7 @@ async def test_receive_timeout_returns_none_and_the_connection_stays_usable(serv
         assert await recv(client) == "none"
         await client.send("still here")
         assert await recv(client) == "still here"
+        assert await closed_by_app(client) == (1000, "")
 
 
 async def test_concurrent_senders_never_interleave(server: tuple[str, str]) -> None:
@@ -192,6 +198,7 @@ async def test_concurrent_senders_never_interleave(server: tuple[str, str]) -> N
     async with opening(base, "/concurrent") as client:
         got = [await recv(client) for _ in range(e2e_app.SENDERS * e2e_app.PER_SENDER)]
         await client.send("done")
+        assert await closed_by_app(client) == (1000, "")
     per_sender: dict[str, list[int]] = {}
     for message in got:
         assert isinstance(message, str)
@@ -222,3 +229,30 @@ async def test_many_connections_lose_and_reorder_nothing(server: tuple[str, str]
         assert echoed == messages, f"connection {seed} on {name}"
 
     await asyncio.wait_for(asyncio.gather(*(one(seed) for seed in range(connections))), 60)
+
+
+CROSSINGS = 200
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.compat("server", name)) for name in SERVERS])
+async def test_a_client_close_crossing_the_apps_close(name: str) -> None:
+    """The client says "bye" and closes at once; the app returns on "bye", so websocket_app closes too.
+
+    hypercorn's trio worker sends the answer to the client's close while it shuts the socket
+    down for the app's ending, trio raises BusyResourceError and the whole server process
+    exits (a raw ASGI app does the same). The other scenarios wait for the app's close
+    before closing, so that one server process serves them all; this one runs its own.
+    """
+    crossed = 0
+    with running(name, "tests.e2e_app:app") as base:
+        try:
+            for _ in range(CROSSINGS):
+                async with opening(base, "/bye") as client:
+                    await client.send("bye")
+                crossed += 1
+        except (OSError, WebSocketException, asyncio.TimeoutError):
+            pass  # the server is gone
+    if has(name, "its worker dies when a client's close crosses the app's close"):
+        assert crossed < CROSSINGS
+    else:
+        assert crossed == CROSSINGS
