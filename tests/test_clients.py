@@ -38,7 +38,7 @@ QUIRKS: dict[str, set[str]] = {
     "Channels WebsocketCommunicator": {"asyncio only", "no denial response: a refusal is a close (1008) before accept"},
     "httpx-ws ASGIWebSocketTransport": {
         "no denial response: a refusal is a close (1008) before accept",
-        "after a client-side close its reader raises ClosedResourceError (frankie567/httpx-ws#146)",
+        "a client-side close can end its session with ClosedResourceError (frankie567/httpx-ws#146)",
     },
 }
 """What each test client is known not to do, as the tests below assert it."""
