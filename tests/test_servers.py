@@ -12,16 +12,13 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
-from websockets.typing import Subprotocol
+from websockets.exceptions import InvalidStatus, WebSocketException
 
 from . import e2e_app
+from .client import closed_by_app, opening, recv
 from .servers import SERVERS, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
-
-LIMIT = 10.0
 
 QUIRKS: dict[str, set[str]] = {
     "daphne": {
@@ -50,32 +47,17 @@ def has(server: str, quirk: str) -> bool:
     return quirk in QUIRKS.get(server, set())
 
 
-@pytest.fixture(
-    scope="module",
-    params=[pytest.param(name, marks=pytest.mark.compat("server", name)) for name in SERVERS],
-)
+SERVER_PARAMS = [pytest.param(name, marks=pytest.mark.compat("server", name)) for name in SERVERS]
+
+
+@pytest.fixture(scope="module", params=SERVER_PARAMS)
 def server(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     with running(request.param, "tests.e2e_app:app") as base:
         yield request.param, base
 
 
-def opening(base: str, path: str, *protocols: str) -> connect:
-    return connect(base + path, subprotocols=[Subprotocol(name) for name in protocols] or None, open_timeout=LIMIT)
-
-
-async def recv(client: ClientConnection) -> str | bytes:
-    return await asyncio.wait_for(client.recv(), LIMIT)
-
-
-async def closed_by_app(client: ClientConnection) -> tuple[int, str]:
-    with pytest.raises(ConnectionClosed) as caught:
-        await recv(client)
-    assert caught.value.rcvd is not None, "the app's close frame never came"
-    return caught.value.rcvd.code, caught.value.rcvd.reason
-
-
 async def read_report(base: str, key: str) -> str:
-    async with opening(base, f"/report?id={key}") as client:
+    async with opening(f"{base}/report?id={key}") as client:
         report = await recv(client)
         assert await closed_by_app(client) == (1000, "")  # see test_a_client_close_crossing_the_apps_close
     assert isinstance(report, str)
@@ -85,7 +67,7 @@ async def read_report(base: str, key: str) -> str:
 async def test_text_and_binary_echo_keeps_kinds_and_empty_messages(server: tuple[str, str]) -> None:
     name, base = server
     sent: list[str | bytes] = ["hello", "", "ünïcødé ✓", b"\x00\x01\xff", b"", "x" * 1000]
-    async with opening(base, "/echo") as client:
+    async with opening(base + "/echo") as client:
         for data in sent:
             await client.send(data)
         await client.send("end")
@@ -98,13 +80,13 @@ async def test_text_and_binary_echo_keeps_kinds_and_empty_messages(server: tuple
 async def test_subprotocol_is_the_first_offered_that_the_app_speaks(server: tuple[str, str]) -> None:
     _, base = server
     for offered, agreed in ((("a",), "a"), (("c", "a", "b"), "a"), (("c",), None), ((), None)):
-        async with opening(base, "/echo", *offered) as client:
+        async with opening(base + "/echo", *offered) as client:
             assert client.subprotocol == agreed, offered
 
 
 async def test_accept_headers_reach_the_client_where_the_server_sends_them(server: tuple[str, str]) -> None:
     name, base = server
-    async with opening(base, "/echo") as client:
+    async with opening(base + "/echo") as client:
         assert client.response is not None
         header = client.response.headers.get("x-app")
     if has(name, "drops accept headers"):
@@ -115,7 +97,7 @@ async def test_accept_headers_reach_the_client_where_the_server_sends_them(serve
 
 async def test_app_close_reaches_the_client_with_code_and_reason(server: tuple[str, str]) -> None:
     name, base = server
-    async with opening(base, "/close") as client:
+    async with opening(base + "/close") as client:
         code, reason = await closed_by_app(client)
     assert code == 4001
     assert reason == ("" if has(name, "drops the app's close reason") else "bye")
@@ -124,7 +106,7 @@ async def test_app_close_reaches_the_client_with_code_and_reason(server: tuple[s
 async def test_client_close_reaches_the_app_with_code_and_reason(server: tuple[str, str]) -> None:
     name, base = server
     key = f"close-{next(_ids)}"
-    async with opening(base, f"/watch?id={key}") as client:
+    async with opening(base + f"/watch?id={key}") as client:
         await client.send("x")
         assert await recv(client) == "x"
         await client.close(4002, "cya")
@@ -140,7 +122,7 @@ async def test_client_close_reaches_the_app_with_code_and_reason(server: tuple[s
 async def test_an_abrupt_drop_is_a_1006_and_receiving_again_does_not_hang(server: tuple[str, str]) -> None:
     _, base = server
     key = f"drop-{next(_ids)}"
-    client = await opening(base, f"/watch?id={key}")
+    client = await opening(base + f"/watch?id={key}")
     await client.send("x")
     assert await recv(client) == "x"
     assert client.transport is not None
@@ -154,7 +136,7 @@ async def test_an_abrupt_drop_is_a_1006_and_receiving_again_does_not_hang(server
 async def test_sending_after_the_client_left_raises_connection_closed(server: tuple[str, str]) -> None:
     name, base = server
     key = f"late-{next(_ids)}"
-    async with opening(base, f"/send-after-leaving?id={key}") as client:
+    async with opening(base + f"/send-after-leaving?id={key}") as client:
         await client.send("go")
         assert await recv(client) == "tick"
     # Where the server swallows sends to a gone client, the next receive raises ConnectionClosed.
@@ -165,7 +147,7 @@ async def test_sending_after_the_client_left_raises_connection_closed(server: tu
 async def test_rejection_is_a_denial_response_or_403(server: tuple[str, str]) -> None:
     name, base = server
     with pytest.raises(InvalidStatus) as caught:
-        async with opening(base, "/deny"):
+        async with opening(base + "/deny"):
             pass
     response = caught.value.response
     if has(name, "no denial response"):
@@ -176,7 +158,7 @@ async def test_rejection_is_a_denial_response_or_403(server: tuple[str, str]) ->
 
 async def test_a_message_over_max_message_size_closes_with_1009(server: tuple[str, str]) -> None:
     name, base = server
-    async with opening(base, "/too-big") as client:
+    async with opening(base + "/too-big") as client:
         await client.send(b"x" * e2e_app.MAX_MESSAGE_SIZE)
         assert await recv(client) == b"x" * e2e_app.MAX_MESSAGE_SIZE
         await client.send(b"x" * (e2e_app.MAX_MESSAGE_SIZE + 1))
@@ -186,7 +168,7 @@ async def test_a_message_over_max_message_size_closes_with_1009(server: tuple[st
 
 async def test_receive_timeout_returns_none_and_the_connection_stays_usable(server: tuple[str, str]) -> None:
     _, base = server
-    async with opening(base, "/timeout") as client:
+    async with opening(base + "/timeout") as client:
         assert await recv(client) == "none"
         await client.send("still here")
         assert await recv(client) == "still here"
@@ -195,7 +177,7 @@ async def test_receive_timeout_returns_none_and_the_connection_stays_usable(serv
 
 async def test_concurrent_senders_never_interleave(server: tuple[str, str]) -> None:
     _, base = server
-    async with opening(base, "/concurrent") as client:
+    async with opening(base + "/concurrent") as client:
         got = [await recv(client) for _ in range(e2e_app.SENDERS * e2e_app.PER_SENDER)]
         await client.send("done")
         assert await closed_by_app(client) == (1000, "")
@@ -218,7 +200,7 @@ async def test_many_connections_lose_and_reorder_nothing(server: tuple[str, str]
             rng.randbytes(rng.randrange(1, 3000)) if rng.random() < 0.5 else f"{seed}:{i}:" + "é" * rng.randrange(200)
             for i in range(per_connection)
         ]
-        async with opening(base, "/echo") as client:
+        async with opening(base + "/echo") as client:
             async def write() -> None:
                 for message in messages:
                     await client.send(message)
@@ -234,7 +216,7 @@ async def test_many_connections_lose_and_reorder_nothing(server: tuple[str, str]
 CROSSINGS = 200
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.compat("server", name)) for name in SERVERS])
+@pytest.mark.parametrize("name", SERVER_PARAMS)
 async def test_a_client_close_crossing_the_apps_close(name: str) -> None:
     """The client says "bye" and closes at once; the app returns on "bye", so websocket_app closes too.
 
@@ -247,7 +229,7 @@ async def test_a_client_close_crossing_the_apps_close(name: str) -> None:
     with running(name, "tests.e2e_app:app") as base:
         try:
             for _ in range(CROSSINGS):
-                async with opening(base, "/bye") as client:
+                async with opening(base + "/bye") as client:
                     await client.send("bye")
                 crossed += 1
         except (OSError, WebSocketException, asyncio.TimeoutError):

@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import anyio
 import pytest
-from websockets.asyncio.client import connect
-from websockets.typing import Subprotocol
 
-from ..helpers import LIMIT
+from ..client import opening, recv
 from ..servers import running
 from .checks import answers, closes_with_4000_bye, http_get
 
@@ -37,21 +34,19 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
 
 
 async def test_text_and_binary_echo(server: Server) -> None:
-    async with connect(server.echo, open_timeout=5) as client:
+    async with opening(server.echo) as client:
         for data in ("hello", b"\x00\x01"):
             await client.send(data)
-            with anyio.fail_after(LIMIT):
-                echoed = await client.recv()
+            echoed = await recv(client)
             assert echoed == data
             assert type(echoed) is type(data)
 
 
 async def test_subprotocol_is_negotiated(server: Server) -> None:
-    async with connect(server.echo, subprotocols=[Subprotocol("echo.v1")], open_timeout=5) as client:
+    async with opening(server.echo, "echo.v1") as client:
         assert client.subprotocol == "echo.v1"
         await client.send("subprotocol?")
-        with anyio.fail_after(LIMIT):
-            assert await client.recv() == "echo.v1"
+        assert await recv(client) == "echo.v1"
 
 
 async def test_handler_sees_the_user_from_auth_middleware(server: Server) -> None:
@@ -64,11 +59,10 @@ async def test_app_close_reaches_the_client(server: Server) -> None:
 
 
 async def test_empty_messages(server: Server) -> None:
-    async with connect(server.echo, open_timeout=5) as client:
+    async with opening(server.echo) as client:
         for data in ("", b"", "after"):
             await client.send(data)
-        with anyio.fail_after(LIMIT):
-            received = [await client.recv() for _ in range(1 if server.name == "daphne" else 3)]
+        received = [await recv(client) for _ in range(1 if server.name == "daphne" else 3)]
     # daphne drops empty outgoing messages (its websocket.send handling tests them for truth).
     assert received == (["after"] if server.name == "daphne" else ["", b"", "after"])
 
