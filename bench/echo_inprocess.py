@@ -1,10 +1,15 @@
-"""Per-message cost of a text echo, in-process, side by side in one run.
+"""Per-message cost of an echo, in-process, side by side in one run.
 
 Each contender runs the same echo over a scripted ASGI receive/send pair (no network): a
-connect, N text messages, a disconnect. Reported: ns per message (best of the rounds) and
-the ratio to a hand-written raw ASGI echo.
+connect, N text (or binary) messages, a disconnect. Reported: ns per message (best of the
+rounds) and, with ``--instructions``, the instructions per message counted by callgrind,
+both as ratios to simple-websocket 1.1.0 (the untyped original doing the same job).
 
-    python bench/echo_inprocess.py [--messages 100000] [--rounds 7]
+    python bench/echo_inprocess.py [--messages 100000] [--rounds 7] [--binary] [--instructions]
+
+One contender for N messages, for counting it by hand:
+
+    ../shared/tools/icount -- .venv/bin/python bench/echo_inprocess.py --only ours --messages {n}
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import argparse
 import asyncio
 import gc
 import importlib.util
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -30,9 +37,12 @@ Echo = Callable[[dict[str, object], Receive, Send], Awaitable[None]]
 
 SCOPE: dict[str, object] = {"type": "websocket", "path": "/", "headers": [], "subprotocols": []}
 BASELINE_DIR = Path(__file__).parent / ".baselines"
+ICOUNT = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "icount"
+TEXT_FRAME = "hello, world! " * 4
+BINARY_FRAME = TEXT_FRAME.encode()
 
 
-def script(count: int, frame: str | bytes = "hello, world! " * 4) -> tuple[Receive, Send]:
+def script(count: int, frame: str | bytes = TEXT_FRAME) -> tuple[Receive, Send]:
     """A receive that replays connect, ``count`` messages of ``frame`` and a disconnect; a send that drops."""
     key = "text" if isinstance(frame, str) else "bytes"
     message: Message = {"type": "websocket.receive", key: frame}
@@ -104,16 +114,23 @@ async def ours_echo(scope: dict[str, object], receive: Receive, send: Send) -> N
         pass
 
 
-async def starlette_echo(scope: dict[str, object], receive: Receive, send: Send) -> None:
+def starlette_echo(binary: bool) -> Echo:
+    """Starlette's echo of text (or binary) frames, through its typed receive/send methods."""
     from starlette.websockets import WebSocket, WebSocketDisconnect
 
-    ws = WebSocket(scope, receive, send)  # type: ignore[arg-type]  # Starlette types messages as MutableMapping
-    await ws.accept()
-    try:
-        while True:
-            await ws.send_text(await ws.receive_text())
-    except WebSocketDisconnect:
-        pass
+    async def echo(scope: dict[str, object], receive: Receive, send: Send) -> None:
+        ws = WebSocket(scope, receive, send)  # type: ignore[arg-type]  # Starlette types messages as MutableMapping
+        await ws.accept()
+        try:
+            while True:
+                if binary:
+                    await ws.send_bytes(await ws.receive_bytes())
+                else:
+                    await ws.send_text(await ws.receive_text())
+        except WebSocketDisconnect:
+            pass
+
+    return echo
 
 
 class _BaselineWS(Protocol):
@@ -159,40 +176,86 @@ def load_simple_websocket() -> Echo | None:
     return echo
 
 
-async def measure(echo: Echo, count: int) -> float:
-    receive, send = script(count)
+def contenders(binary: bool) -> dict[str, Echo]:
+    """The echoes by short name (the names --only takes), the original's left out if it cannot be had."""
+    echoes: dict[str, Echo] = {"raw": raw_echo, "floor": floor_echo, "ours": ours_echo}
+    echoes["starlette"] = starlette_echo(binary)
+    baseline = load_simple_websocket()
+    if baseline is not None:
+        echoes["original"] = baseline
+    else:
+        print("simple-websocket 1.1.0 could not be downloaded: left out", file=sys.stderr)
+    return echoes
+
+
+TITLES = {
+    "raw": "raw ASGI",
+    "floor": "bare wrapper",
+    "ours": "simple_websocket",
+    "starlette": "starlette",
+    "original": "simple-websocket 1.1.0",
+}
+
+
+async def measure(echo: Echo, count: int, frame: str | bytes) -> float:
+    receive, send = script(count, frame)
     gc.collect()
     started = time.perf_counter_ns()
     await echo(dict(SCOPE), receive, send)
     return (time.perf_counter_ns() - started) / count
 
 
-async def main(count: int, rounds: int) -> None:
-    contenders: dict[str, Echo] = {
-        "raw ASGI": raw_echo,
-        "bare wrapper (floor)": floor_echo,
-        "simple_websocket": ours_echo,
-        "starlette": starlette_echo,
-    }
-    baseline = load_simple_websocket()
-    if baseline is not None:
-        contenders["simple-websocket 1.1.0"] = baseline
-    else:
-        print("simple-websocket 1.1.0 could not be downloaded: left out", file=sys.stderr)
-    best = dict.fromkeys(contenders, float("inf"))
+def count_instructions(name: str, binary: bool) -> int | None:
+    """Instructions per echoed message for one contender, from icount (None where it cannot run)."""
+    if not ICOUNT.exists() or shutil.which("valgrind") is None:
+        return None
+    command = [str(ICOUNT), "-a", "2000", "-b", "12000", "--", sys.executable, __file__, "--only", name]
+    command += ["--messages", "{n}", *(["--binary"] if binary else [])]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    found = re.match(r"(\d+) instructions", result.stdout)
+    return int(found.group(1)) if found else None
+
+
+async def main(count: int, rounds: int, binary: bool, instructions: bool) -> None:
+    echoes = contenders(binary)
+    frame = BINARY_FRAME if binary else TEXT_FRAME
+    best = dict.fromkeys(echoes, float("inf"))
     for _ in range(rounds):  # interleaved, so that drift on the machine hits every contender alike
-        for name, echo in contenders.items():
-            best[name] = min(best[name], await measure(echo, count))
-    raw = best["raw ASGI"]
-    print(f"text echo, {count} messages, best of {rounds} rounds (Python {sys.version.split()[0]})")
-    print(f"{'contender':<24} {'ns/message':>11} {'x raw':>7}")
+        for name, echo in echoes.items():
+            best[name] = min(best[name], await measure(echo, count, frame))
+    counts = {name: count_instructions(name, binary) if instructions else None for name in echoes}
+    reference = "original" if "original" in echoes else "raw"
+    kind = "binary" if binary else "text"
+    print(f"{kind} echo, {count} messages, best of {rounds} rounds (Python {sys.version.split()[0]})")
+    print(f"{'contender':<24} {'ns/message':>11} {'ratio':>6} {'instructions':>13} {'ratio':>6}  (ratio to {TITLES[reference]})")
     for name, ns in best.items():
-        print(f"{name:<24} {ns:>11.0f} {ns / raw:>7.2f}")
+        line = f"{TITLES[name]:<24} {ns:>11.0f} {ns / best[reference]:>6.2f}"
+        done, ref = counts[name], counts[reference]
+        if done is not None and ref is not None:
+            line += f" {done:>13,} {done / ref:>6.2f}"
+        print(line)
+
+
+def run_one(name: str, count: int, binary: bool) -> None:
+    """Echo ``count`` messages through one contender once, with nothing else: for icount."""
+    echo = contenders(binary)[name]
+    receive, send = script(count, BINARY_FRAME if binary else TEXT_FRAME)
+
+    async def run() -> None:
+        await echo(dict(SCOPE), receive, send)
+
+    asyncio.run(run())
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--binary", action="store_true", help="echo binary frames instead of text")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions (needs valgrind)")
+    parser.add_argument("--only", choices=sorted(TITLES), help="run one contender once, for icount")
     args = parser.parse_args()
-    asyncio.run(main(args.messages, args.rounds))
+    if args.only:
+        run_one(args.only, args.messages, args.binary)
+    else:
+        asyncio.run(main(args.messages, args.rounds, args.binary, args.instructions))

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from enum import Enum
-from typing import Union, overload
+from typing import Any, Union, cast, overload
 
 import anyio
 from typing_extensions import Self, TypeAlias
 
 from ._asgi import ASGITransport
 from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent
-from ._request import Request
+from ._request import Request, offered_subprotocols
+from ._send_turns import SendTurns
 from ._transport import Transport
 from .exceptions import (
     ConcurrencyError,
@@ -63,21 +62,22 @@ class WebSocketASGI:
     """
 
     __slots__ = (
+        "_asgi_receive",
+        "_asgi_send",
         "_close_info",
         "_connect_seen",
         "_max_size",
-        "_next",
-        "_parse",
-        "_put",
         "_receiving",
         "_request",
-        "_send_waiters",
-        "_sending",
         "_state",
         "_subprotocols",
         "_transport",
+        "_turns",
         "subprotocol",
     )
+
+    _asgi_receive: ASGIReceive | None
+    _asgi_send: Callable[[dict[str, object]], Awaitable[object]] | None
 
     def __init__(
         self,
@@ -89,6 +89,9 @@ class WebSocketASGI:
         max_message_size: int | None = None,
     ) -> None:
         self._setup(ASGITransport(scope, receive, send), subprotocols, max_message_size)
+        # The message path reads and writes ASGI dicts in place (see _asgi.py for the rest).
+        self._asgi_receive = receive
+        self._asgi_send = cast("Callable[[dict[str, object]], Awaitable[object]]", send)
 
     def _setup(
         self, transport: Transport, subprotocols: str | Sequence[str] | None, max_message_size: int | None
@@ -96,18 +99,16 @@ class WebSocketASGI:
         if max_message_size is not None and max_message_size < 0:
             raise InvalidArgument(f"max_message_size must be >= 0, got {max_message_size}")
         self._transport = transport
-        self._next = transport.receive
-        self._parse = transport.parse
-        self._put = transport.send
+        self._asgi_receive = None
+        self._asgi_send = None
         if isinstance(subprotocols, str):
             subprotocols = (subprotocols,)
         self._subprotocols = tuple(subprotocols or ())
-        self._max_size = sys.maxsize if max_message_size is None else max_message_size
+        self._max_size = max_message_size
         self._state = _CONNECTING
         self._connect_seen = False
         self._receiving = False
-        self._sending = False
-        self._send_waiters: deque[anyio.Event] = deque()
+        self._turns = SendTurns()
         self._close_info: ConnectionClosed | None = None
         self._request: Request | None = None
         self.subprotocol: str | None = None
@@ -182,7 +183,7 @@ class WebSocketASGI:
         """
         extra = _headers(headers)
         await self._wait_for_connect(timeout)
-        offered = self.request.subprotocols
+        offered = offered_subprotocols(self.scope.get("subprotocols"))
         chosen = next((name for name in offered if name in self._subprotocols), None)
         await self._answer(Accept(chosen, extra))
         self.subprotocol = chosen
@@ -214,7 +215,7 @@ class WebSocketASGI:
         self._receiving = True
         try:
             with anyio.move_on_after(timeout) as deadline:
-                event = self._parse(await self._next())
+                event = self._transport.parse(await self._transport.receive())
         except _PEER_GONE as exc:
             if isinstance(exc, PeerError):
                 raise
@@ -232,7 +233,7 @@ class WebSocketASGI:
 
     async def _answer(self, event: Accept | Deny | Close) -> None:
         try:
-            await self._put(event)
+            await self._transport.send(event)
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
 
@@ -255,18 +256,33 @@ class WebSocketASGI:
             return await self._receive_within(timeout)
         if self._state is not _OPEN or self._receiving:
             raise self._cannot_receive()
+        asgi_receive = self._asgi_receive
         self._receiving = True
         try:
-            event = self._parse(await self._next())
+            item = await (self._transport.receive() if asgi_receive is None else asgi_receive())
         except PeerError:
             raise
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
         finally:
             self._receiving = False
+        # The common ASGI message, read in place; anything else goes through the transport's parse().
+        if asgi_receive is not None and type(item) is dict and item.get("type") == "websocket.receive":
+            data = item.get("text")
+            if type(data) is not str:
+                data = item.get("bytes")
+                if type(data) is not bytes:
+                    data = self._parse(item)
+        else:
+            data = self._parse(item)
+        limit = self._max_size
+        if limit is not None and len(data) > limit:
+            await self._refuse_big(len(data), limit)
+        return data
+
+    def _parse(self, item: object) -> Data:
+        event = self._transport.parse(item)
         if type(event) is str or type(event) is bytes:
-            if len(event) > self._max_size:
-                await self._refuse_big(len(event))
             return event
         raise self._unexpected(event)
 
@@ -293,21 +309,26 @@ class WebSocketASGI:
         Concurrent senders take turns, one whole message each. Raises ConnectionClosed if
         the connection is over or the peer is gone.
         """
-        if type(data) is not str and type(data) is not bytes:
-            data = _frame(data)
-        if self._state is not _OPEN or self._sending:
-            await self._take_send_turn()
+        asgi_send = self._asgi_send
+        put: Callable[[Any], Awaitable[object]]  # the server's send takes ASGI dicts, a Transport events
+        item: Any
+        if asgi_send is not None and type(data) is str:
+            put, item = asgi_send, {"type": "websocket.send", "text": data}
+        elif asgi_send is not None and type(data) is bytes:
+            put, item = asgi_send, {"type": "websocket.send", "bytes": data}
         else:
-            self._sending = True
+            put, item = self._transport.send, _frame(data)
+        turns = self._turns
+        if self._state is _OPEN and not turns.busy:
+            turns.busy = True
+        else:
+            await self._take_send_turn()
         try:
-            await self._put(data)
+            await put(item)
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
         finally:
-            if self._send_waiters:
-                self._pass_send_turn()
-            else:
-                self._sending = False
+            turns.release()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection with ``code`` and ``reason``; closing again does nothing.
@@ -323,19 +344,14 @@ class WebSocketASGI:
             await self._answer(Close(code, reason))
             return
         self._finish(ConnectionClosed(code, reason, by_peer=False))
-        if self._sending:
-            await self._wait_send_turn()
-        else:
-            self._sending = True
+        turns = self._turns
+        await turns.wait()
         try:
-            await self._put(Close(code, reason))
+            await self._transport.send(Close(code, reason))
         except _PEER_GONE:
             pass  # the peer is gone already: the connection is closed either way
         finally:
-            if self._send_waiters:
-                self._pass_send_turn()
-            else:
-                self._sending = False
+            turns.release()
 
     # -- the ways out ----------------------------------------------------------------------
 
@@ -370,44 +386,21 @@ class WebSocketASGI:
             return self._finish(ConnectionClosed(event.code, event.reason, by_peer=True))
         return MalformedMessage("the peer asked to connect on a connection that is already open")
 
-    async def _refuse_big(self, size: int) -> None:
-        error = MessageTooBig(size, self._max_size)
+    async def _refuse_big(self, size: int, limit: int) -> None:
+        error = MessageTooBig(size, limit)
         await self.close(1009, "message too big")
         raise error
 
-    # -- send turns ------------------------------------------------------------------------
-
     async def _take_send_turn(self) -> None:
+        """The send turn for send() when it is not free at once: raise if the connection is not open."""
         if self._state is not _OPEN:
             if self._state is _CLOSED:
                 raise self._closed()
             raise InvalidState("send() before the connection is accepted: call open() first")
-        await self._wait_send_turn()
+        await self._turns.wait()
         if self._state is not _OPEN:
-            self._release_send_turn()
+            self._turns.release()
             raise self._closed()
-
-    async def _wait_send_turn(self) -> None:
-        """Wait until the task sending now hands the turn over to this one."""
-        turn = anyio.Event()
-        self._send_waiters.append(turn)
-        try:
-            await turn.wait()
-        except BaseException:
-            if turn.is_set():
-                self._release_send_turn()
-            else:
-                self._send_waiters.remove(turn)
-            raise
-
-    def _pass_send_turn(self) -> None:
-        self._send_waiters.popleft().set()
-
-    def _release_send_turn(self) -> None:
-        if self._send_waiters:
-            self._pass_send_turn()
-        else:
-            self._sending = False
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._state.value} subprotocol={self.subprotocol!r}>"
