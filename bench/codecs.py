@@ -6,6 +6,10 @@
    ``ws.send``/``ws.receive``, in-process over a scripted ASGI receive/send pair.
 
     python -m bench.codecs [--rounds 7]
+
+One CodecSocket loop or its by-hand twin for N messages, for counting it:
+
+    ../shared/tools/icount -- .venv/bin/python -m bench.codecs --only adapter-json --messages {n}
 """
 
 from __future__ import annotations
@@ -103,9 +107,23 @@ async def adapter_vs_by_hand(rounds: int, count: int = 50_000) -> None:
         print(f"{name:<28} {best_hand:>10.0f} {best_adapter:>10.0f} {best_adapter / best_hand:>8.2f}x")
 
 
+LOOPS: dict[str, tuple[Callable[[WebSocketASGI], Awaitable[None]], str | bytes]] = {
+    "by-hand-json": (by_hand_json, orjson.dumps(CHAT).decode()),
+    "adapter-json": (adapter_json, orjson.dumps(CHAT).decode()),
+    "by-hand-msgpack": (by_hand_msgpack, msgpack.packb(CHAT)),
+    "adapter-msgpack": (adapter_msgpack, msgpack.packb(CHAT)),
+}
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--only", choices=sorted(LOOPS), help="run one echo loop once, for icount")
+    parser.add_argument("--messages", type=int, default=50_000)
     args = parser.parse_args()
-    codec_vs_stdlib(args.rounds)
-    asyncio.run(adapter_vs_by_hand(args.rounds))
+    if args.only:
+        loop, frame = LOOPS[args.only]
+        asyncio.run(per_message(loop, frame, args.messages))
+    else:
+        codec_vs_stdlib(args.rounds)
+        asyncio.run(adapter_vs_by_hand(args.rounds))

@@ -1,0 +1,89 @@
+"""The ASGI fast path of WebSocketASGI.receive() against ASGITransport.parse(), for any message sequence.
+
+Over an ASGI server the connection reads the common ``websocket.receive`` dict in place; over
+any other Transport everything goes through ``parse()``. Both must give the same messages and
+the same errors, message by message.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Awaitable, Callable, Mapping
+
+import anyio
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simple_websocket import ConnectionClosed, WebSocketASGI
+from simple_websocket._asgi import ASGITransport
+
+MISSING = object()
+payloads = st.one_of(
+    st.just(MISSING), st.none(), st.text(max_size=8), st.binary(max_size=8),
+    st.binary(max_size=8).map(bytearray), st.integers(), st.booleans(),
+)  # fmt: skip
+kinds = st.sampled_from(["websocket.receive", "websocket.disconnect", "websocket.connect", "http.request", 7, MISSING])
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> object:
+    """An ASGI item, well-formed or not: dicts with any mix of keys, other mappings, non-mappings."""
+    message: dict[str, object] = {}
+    for key, strategy in (("type", kinds), ("text", payloads), ("bytes", payloads), ("code", payloads)):
+        value = draw(strategy)
+        if value is not MISSING:
+            message[key] = value
+    shape = draw(st.sampled_from(["dict", "dict", "dict", "mapping", "list", "none"]))
+    if shape == "mapping":
+        return types.MappingProxyType(message)
+    if shape == "list":
+        return list(message.items())
+    return None if shape == "none" else message
+
+
+Outcome = tuple[str, object]
+
+
+async def outcomes(ws: WebSocketASGI, count: int) -> list[Outcome]:
+    """What each receive() gives: the message, or the error's type and text; stops at a close."""
+    seen: list[Outcome] = []
+    for _ in range(count):
+        try:
+            data = await ws.receive()
+        except ConnectionClosed as closed:
+            seen.append(("closed", (closed.reason, closed.message)))
+            break
+        except Exception as error:  # every error is compared, whatever its type
+            seen.append((type(error).__name__, str(error)))
+        else:
+            seen.append((type(data).__name__, data))
+    return seen
+
+
+def scripted(items: list[object]) -> Callable[[], Awaitable[Mapping[str, object]]]:
+    """A server's receive that replays a connect, then ``items``."""
+    replay = iter([{"type": "websocket.connect"}, *items]).__next__
+
+    async def receive() -> Mapping[str, object]:
+        return replay()  # type: ignore[return-value]  # ill-formed items are the point of this test
+
+    return receive
+
+
+async def both_paths(items: list[object]) -> tuple[list[Outcome], list[Outcome]]:
+    async def send(message: dict[str, object]) -> None:
+        pass
+
+    fast = await WebSocketASGI.accept({"type": "websocket"}, scripted(items), send)
+    general = WebSocketASGI.from_transport(ASGITransport({"type": "websocket"}, scripted(items), send))
+    await general.open()
+    return await outcomes(fast, len(items)), await outcomes(general, len(items))
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(messages(), max_size=6))
+def test_fast_path_and_parse_give_the_same_messages_and_errors(backend: str, items: list[object]) -> None:
+    fast, general = anyio.run(both_paths, items, backend=backend)
+    assert fast == general
