@@ -281,6 +281,7 @@ class WebSocketASGI:
         return data
 
     def _parse(self, item: object) -> Data:
+        """Read ``item`` through the transport: the message, or the error to raise for anything else."""
         event = self._transport.parse(item)
         if type(event) is str or type(event) is bytes:
             return event
