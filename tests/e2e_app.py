@@ -18,6 +18,9 @@ SENDERS = 4
 PER_SENDER = 200
 
 reports: dict[str, str] = {}
+ran: set[str] = set()
+"""The ids of the connections whose handler ran (see ``/origin``)."""
+LISTED_ORIGIN = "https://app.example"
 
 
 def report_id(ws: WebSocketASGI) -> str:
@@ -104,6 +107,15 @@ async def concurrent(ws: WebSocketASGI) -> None:
     await ws.receive()  # the client says when it has everything
 
 
+async def mark_and_echo(ws: WebSocketASGI) -> None:
+    ran.add(report_id(ws))
+    await echo(ws)
+
+
+async def did_it_run(ws: WebSocketASGI) -> None:
+    await ws.send("ran" if report_id(ws) in ran else "never ran")
+
+
 async def bye(ws: WebSocketASGI) -> None:
     await ws.receive()  # then return: websocket_app closes with 1000
 
@@ -119,6 +131,9 @@ ROUTES = {
     "/timeout": websocket_app(timeout),
     "/concurrent": websocket_app(concurrent),
     "/bye": websocket_app(bye),
+    "/origin": websocket_app(mark_and_echo, origins=[LISTED_ORIGIN]),
+    "/same-origin": websocket_app(mark_and_echo),
+    "/ran": websocket_app(did_it_run),
 }
 
 

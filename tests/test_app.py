@@ -10,7 +10,16 @@ import anyio
 import pytest
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from simple_websocket import Scope, UnsupportedMessage, WebSocketApp, WebSocketASGI, websocket_app
+from simple_websocket import (
+    SAME_ORIGIN,
+    Origins,
+    OriginsLike,
+    Scope,
+    UnsupportedMessage,
+    WebSocketApp,
+    WebSocketASGI,
+    websocket_app,
+)
 from simple_websocket.typing import ASGIApp
 
 from .helpers import LIMIT
@@ -251,3 +260,65 @@ async def test_it_works_as_a_decorator_too() -> None:
         await peer.put({"type": "websocket.connect"})
         assert (await peer.next())["type"] == "websocket.accept"
         assert await peer.next() == {"type": "websocket.send", "text": "hi"}
+
+
+def browser_scope(origin: str, *, extensions: Mapping[str, object] | None = None) -> Scope:
+    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", origin.encode())]
+    return {**ws_scope(extensions=extensions), "headers": headers}
+
+
+@pytest.mark.parametrize("accept", [True, False])
+@pytest.mark.parametrize(
+    ("extensions", "refusal"),
+    [
+        (None, {"type": "websocket.close", "code": 1008, "reason": ""}),
+        (
+            {"websocket.http.response": {}},
+            {"type": "websocket.http.response.start", "status": 403,
+             "headers": [(b"content-type", b"text/plain; charset=utf-8")]},
+        ),
+    ],
+    ids=["close-before-accept", "denial-response"],
+)
+async def test_by_default_a_page_from_another_site_is_refused_before_the_handler_runs(
+    accept: bool, extensions: Mapping[str, object] | None, refusal: Message
+) -> None:
+    called = []
+
+    async def handler(ws: WebSocketASGI) -> None:
+        called.append(ws)
+
+    scope = browser_scope("http://evil.example", extensions=extensions)
+    async with calling(websocket_app(handler, accept=accept), scope) as peer:
+        await peer.put({"type": "websocket.connect"})
+        assert await peer.next() == refusal
+        rest = await peer.rest()
+    assert rest == ([{"type": "websocket.http.response.body", "body": b"Origin not allowed\n", "more_body": False}]
+                    if extensions else [])
+    assert called == [] and peer.outcome == []
+
+
+@pytest.mark.parametrize(
+    ("origins", "origin", "accepted"),
+    [
+        (SAME_ORIGIN, "http://127.0.0.1:8000", True),
+        (None, "http://evil.example", True),
+        (["https://app.example"], "https://app.example", True),
+        (["https://app.example"], "http://127.0.0.1:8000", False),
+        (Origins("https://app.example", same_host=True), "http://127.0.0.1:8000", True),
+    ],
+)
+async def test_origins_opens_the_app_up_explicitly(origins: OriginsLike | None, origin: str, accepted: bool) -> None:
+    async with calling(websocket_app(echo_once, origins=origins), browser_scope(origin)) as peer:
+        await peer.put({"type": "websocket.connect"})
+        assert (await peer.next())["type"] == ("websocket.accept" if accepted else "websocket.close")
+        if accepted:
+            await peer.put({"type": "websocket.receive", "text": "hi"})
+            assert await peer.next() == {"type": "websocket.send", "text": "hi"}
+
+
+def test_websocket_app_is_the_class_itself() -> None:
+    assert websocket_app is WebSocketApp
+    assert websocket_app(echo_once).origins is SAME_ORIGIN
+    opened_up = websocket_app(echo_once, origins="https://a.example").origins
+    assert opened_up is not None and repr(opened_up) == repr(Origins("https://a.example"))

@@ -12,10 +12,12 @@ import random
 from collections.abc import Iterator
 
 import pytest
+from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.typing import Origin
 
 from . import e2e_app
-from .client import closed_by_app, opening, recv
+from .client import LIMIT, closed_by_app, opening, recv
 from .servers import SERVERS, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
@@ -211,6 +213,43 @@ async def test_many_connections_lose_and_reorder_nothing(server: tuple[str, str]
         assert echoed == messages, f"connection {seed} on {name}"
 
     await asyncio.wait_for(asyncio.gather(*(one(seed) for seed in range(connections))), 60)
+
+
+async def handler_ran(base: str, key: str) -> bool:
+    async with opening(f"{base}/ran?id={key}") as client:
+        answer = await recv(client)
+    return answer == "ran"
+
+
+@pytest.mark.parametrize("path", ["/origin", "/same-origin"])
+async def test_a_foreign_origin_is_refused_before_the_handler_runs(server: tuple[str, str], path: str) -> None:
+    name, base = server
+    key = f"foreign-{next(_ids)}"
+    with pytest.raises(InvalidStatus) as caught:
+        async with connect(f"{base}{path}?id={key}", origin=Origin("http://evil.example"), open_timeout=LIMIT):
+            pass
+    response = caught.value.response
+    assert response.status_code == 403
+    if not has(name, "no denial response"):
+        assert response.body == b"Origin not allowed\n"
+    assert not await handler_ran(base, key)
+
+
+@pytest.mark.parametrize(
+    ("path", "origin"),
+    [("/origin", e2e_app.LISTED_ORIGIN), ("/origin", None), ("/same-origin", "page's own"), ("/same-origin", None)],
+)
+async def test_a_listed_or_own_origin_and_a_client_without_origin_are_accepted(
+    server: tuple[str, str], path: str, origin: str | None
+) -> None:
+    _, base = server
+    key = f"allowed-{next(_ids)}"
+    sent = base.replace("ws://", "http://") if origin == "page's own" else origin
+    async with connect(f"{base}{path}?id={key}", origin=None if sent is None else Origin(sent),
+                       open_timeout=LIMIT) as client:
+        await client.send("hi")
+        assert await recv(client) == "hi"
+    assert await handler_ran(base, key)
 
 
 CROSSINGS = 200

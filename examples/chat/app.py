@@ -15,7 +15,7 @@ from pathlib import Path
 import anyio
 import orjson
 
-from simple_websocket import ASGIReceive, ConnectionClosed, DecodeError, Scope, WebSocketASGI
+from simple_websocket import SAME_ORIGIN, ASGIReceive, ConnectionClosed, DecodeError, OriginRefused, Scope, WebSocketASGI
 from simple_websocket.codecs import CodecSocket, JSONCodec
 
 from .room import QUEUE_SIZE, Event, Member, Room
@@ -37,8 +37,13 @@ ROOM = Room(queue_size=int(os.environ.get("CHAT_QUEUE_SIZE", QUEUE_SIZE)))
 async def app(scope: Scope, receive: ASGIReceive, send: Send) -> None:
     """The page at /, room statistics at /stats, the chat at /ws."""
     if scope["type"] == "websocket":
-        ws = await WebSocketASGI.accept(scope, receive, send, subprotocols=SUBPROTOCOLS,
-                                        max_message_size=MAX_MESSAGE_SIZE)
+        try:
+            # Only this page's own origin (and non-browser clients, which send none) may join:
+            # any other site's page would otherwise join in its visitors' browsers.
+            ws = await WebSocketASGI.accept(scope, receive, send, subprotocols=SUBPROTOCOLS,
+                                            max_message_size=MAX_MESSAGE_SIZE, origins=SAME_ORIGIN)
+        except OriginRefused:
+            return  # refused with HTTP 403 already
         await chat(ws, ROOM)
     elif scope["type"] == "http":
         path = scope.get("path")

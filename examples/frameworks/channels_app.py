@@ -4,6 +4,12 @@
 resolves the Django user into ``scope["user"]`` before the handler runs, so the handler reads it
 with ``ws.scope["user"]``.
 
+Why ``origins=SAME_ORIGIN`` (``websocket_app``'s default, spelled out here): the browser sends the
+session cookie with a handshake from any page, so without an Origin check every site a logged-in
+user visits could talk to this endpoint as that user. Channels' ``AllowedHostsOriginValidator``
+around the router would do it too, but it also refuses clients that send no Origin (scripts, other
+servers), which cannot carry a browser's cookie unless they are given it.
+
 Why not inside an ``AsyncWebsocketConsumer``: a consumer owns the connection. Its dispatch loop
 reads every ASGI message itself, and its ``self.receive(text_data, bytes_data)`` and
 ``self.send(text_data, bytes_data, close)`` are the consumer's own handlers, not the ASGI
@@ -28,7 +34,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from simple_websocket import WebSocketASGI, websocket_app  # noqa: E402
+from simple_websocket import SAME_ORIGIN, WebSocketASGI, websocket_app  # noqa: E402
 
 from .handler import SUBPROTOCOLS  # noqa: E402
 
@@ -57,7 +63,7 @@ async def echo_with_user(ws: WebSocketASGI) -> None:
 application = ProtocolTypeRouter({
     "http": get_asgi_application(),
     "websocket": AuthMiddlewareStack(URLRouter([
-        path("ws/echo/", websocket_app(echo_with_user, subprotocols=SUBPROTOCOLS)),
+        path("ws/echo/", websocket_app(echo_with_user, subprotocols=SUBPROTOCOLS, origins=SAME_ORIGIN)),
     ])),
 })
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, WebSocket
 
-from simple_websocket import ConnectionClosed, WebSocketASGI
+from simple_websocket import SAME_ORIGIN, ConnectionClosed, OriginRefused, WebSocketASGI
 
 from .handler import SUBPROTOCOLS, echo
 from .handler import app as echo_app
@@ -18,7 +18,12 @@ app = FastAPI()
 
 @app.websocket("/ws")
 async def websocket_route(websocket: WebSocket) -> None:
-    ws = await WebSocketASGI.accept(websocket.scope, websocket.receive, websocket.send, subprotocols=SUBPROTOCOLS)
+    try:
+        # Pages from other sites are refused with 403: a browser would send them this site's cookies.
+        ws = await WebSocketASGI.accept(websocket.scope, websocket.receive, websocket.send,
+                                        subprotocols=SUBPROTOCOLS, origins=SAME_ORIGIN)
+    except OriginRefused:
+        return
     try:
         await echo(ws)
     except ConnectionClosed:

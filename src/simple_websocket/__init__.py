@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._app import Handler, WebSocketApp, websocket_app
 from ._asgi import ASGITransport
 from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent, OutboundEvent
+from ._origin import SAME_ORIGIN, Origins, OriginsLike
 from ._request import Request
 from ._transport import Transport
 from ._websocket import ConnectionState, HeadersLike, WebSocketASGI
@@ -28,6 +29,7 @@ from .exceptions import (
     InvalidState,
     MalformedMessage,
     MessageTooBig,
+    OriginRefused,
     PeerError,
     SimpleWebSocketError,
     UnsupportedMessage,
@@ -62,9 +64,13 @@ __all__ = [
     "InvalidState",
     "MalformedMessage",
     "MessageTooBig",
+    "OriginRefused",
+    "Origins",
+    "OriginsLike",
     "OutboundEvent",
     "PeerError",
     "Request",
+    "SAME_ORIGIN",
     "Scope",
     "SimpleWebSocketError",
     "Transport",

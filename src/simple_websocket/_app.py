@@ -8,6 +8,7 @@ from typing import cast
 import anyio
 from typing_extensions import TypeAlias
 
+from ._origin import SAME_ORIGIN, Origins, OriginsLike
 from ._websocket import ConnectionState, HeadersLike, WebSocketASGI
 from .exceptions import ConnectionClosed, UnsupportedMessage
 from .typing import ASGIApp, ASGIReceive, ASGISend, Scope
@@ -26,12 +27,36 @@ _UPGRADE_REQUIRED = b"This endpoint speaks WebSocket only.\n"
 
 
 class WebSocketApp:
-    """An ASGI application that runs a handler for every WebSocket connection.
+    """An ASGI application that accepts each WebSocket connection and runs ``handler(ws)`` on it.
 
-    Made by ``websocket_app()``; mount it wherever a framework accepts an ASGI app.
+    ``websocket_app`` is this class under the name simple_websocket code calls it by.
+
+    - Only pages from the host the request came to may connect (``origins=SAME_ORIGIN``:
+      the Origin header must name the ``Host`` header's host and port; clients that send no
+      Origin, which browsers never do, are admitted). Any other origin is refused with HTTP
+      403 before the handler runs. List the sites of your pages in ``origins`` (an
+      ``Origins``, or origin strings), or pass None to check nothing.
+    - The connection is accepted with the first offered name in ``subprotocols``, ``headers``
+      added to the response; with ``accept=False`` the handler gets it unanswered (its origin
+      already checked) and calls ``ws.open()`` or ``ws.reject()`` itself.
+    - When the handler returns, a connection it left open is closed (1000) and one it left
+      unanswered is refused (403). When it raises, the connection is closed with 1011 (or
+      refused with 500) and the exception goes on to the server, which logs it.
+      ``ConnectionClosed`` escaping the handler is taken as the end of the connection.
+    - Other scopes go to ``fallback`` if given; otherwise HTTP requests get 426 Upgrade
+      Required and lifespan events are acknowledged.
     """
 
-    __slots__ = ("accept", "close_timeout", "fallback", "handler", "headers", "max_message_size", "subprotocols")
+    __slots__ = (
+        "accept",
+        "close_timeout",
+        "fallback",
+        "handler",
+        "headers",
+        "max_message_size",
+        "origins",
+        "subprotocols",
+    )
 
     handler: Handler
     subprotocols: str | Sequence[str] | None
@@ -42,6 +67,8 @@ class WebSocketApp:
     fallback: ASGIApp | None
     """Where scopes other than ``websocket`` go; None answers HTTP with 426 and acknowledges lifespan."""
     close_timeout: float
+    origins: Origins | None
+    """Who may connect; None lets every origin in."""
 
     def __init__(
         self,
@@ -53,6 +80,7 @@ class WebSocketApp:
         accept: bool = True,
         fallback: ASGIApp | None = None,
         close_timeout: float = CLOSE_TIMEOUT,
+        origins: OriginsLike | None = SAME_ORIGIN,
     ) -> None:
         self.handler = handler
         self.subprotocols = subprotocols
@@ -61,6 +89,7 @@ class WebSocketApp:
         self.accept = accept
         self.fallback = fallback
         self.close_timeout = close_timeout
+        self.origins = None if origins is None else Origins.of(origins)
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         kind = scope.get("type")
@@ -78,11 +107,13 @@ class WebSocketApp:
     async def _serve(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         ws = WebSocketASGI(scope, receive, send, self.subprotocols, max_message_size=self.max_message_size)
         try:
+            if self.origins is not None:
+                await ws.check_origin(self.origins)
             if self.accept:
                 await ws.open(headers=self.headers)
             await self.handler(ws)
         except ConnectionClosed:
-            pass  # the peer left, or the handler closed: nothing more to say
+            pass  # the peer left, the origin was refused, or the handler closed: nothing more to say
         except BaseException:
             await self._answer(ws, failed=True)
             raise
@@ -102,37 +133,8 @@ class WebSocketApp:
                 pass
 
 
-def websocket_app(
-    handler: Handler,
-    *,
-    subprotocols: str | Sequence[str] | None = None,
-    headers: HeadersLike | None = None,
-    max_message_size: int | None = None,
-    accept: bool = True,
-    fallback: ASGIApp | None = None,
-    close_timeout: float = CLOSE_TIMEOUT,
-) -> WebSocketApp:
-    """An ASGI application that accepts each WebSocket connection and runs ``handler(ws)`` on it.
-
-    - The connection is accepted with the first offered name in ``subprotocols``, ``headers``
-      added to the response; with ``accept=False`` the handler gets it unanswered and calls
-      ``ws.open()`` or ``ws.reject()`` itself.
-    - When the handler returns, a connection it left open is closed (1000) and one it left
-      unanswered is refused (403). When it raises, the connection is closed with 1011 (or
-      refused with 500) and the exception goes on to the server, which logs it.
-      ``ConnectionClosed`` escaping the handler is taken as the end of the connection.
-    - Other scopes go to ``fallback`` if given; otherwise HTTP requests get 426 Upgrade
-      Required and lifespan events are acknowledged.
-    """
-    return WebSocketApp(
-        handler,
-        subprotocols=subprotocols,
-        headers=headers,
-        max_message_size=max_message_size,
-        accept=accept,
-        fallback=fallback,
-        close_timeout=close_timeout,
-    )
+websocket_app = WebSocketApp
+"""``websocket_app(handler, ...)`` makes a WebSocketApp: one class, one signature (see WebSocketApp)."""
 
 
 async def _upgrade_required(send: _Send) -> None:

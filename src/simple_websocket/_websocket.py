@@ -11,6 +11,7 @@ from typing_extensions import Self, TypeAlias
 
 from ._asgi import ASGITransport
 from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent
+from ._origin import DENIAL, Origins, OriginsLike
 from ._request import Request, offered_subprotocols
 from ._send_turns import SendTurns
 from ._transport import Transport
@@ -23,6 +24,7 @@ from .exceptions import (
     InvalidState,
     MalformedMessage,
     MessageTooBig,
+    OriginRefused,
     PeerError,
 )
 from .typing import ASGIReceive, ASGISend, Data, Headers, Scope
@@ -138,10 +140,15 @@ class WebSocketASGI:
         headers: HeadersLike | None = None,
         max_message_size: int | None = None,
         timeout: float | None = None,
+        origins: OriginsLike | None = None,
     ) -> Self:
-        """Wait for the client to connect, agree on a subprotocol, accept, and return the connection."""
+        """Wait for the client to connect, agree on a subprotocol, accept, and return the connection.
+
+        With ``origins``, a handshake from any other origin is refused (HTTP 403) and
+        OriginRefused raised; None (the default) checks nothing, as simple-websocket does.
+        """
         ws = cls(scope, receive, send, subprotocols, max_message_size=max_message_size)
-        await ws.open(headers=headers, timeout=timeout)
+        await ws.open(headers=headers, timeout=timeout, origins=origins)
         return ws
 
     # -- state ---------------------------------------------------------------------------
@@ -175,19 +182,39 @@ class WebSocketASGI:
 
     # -- handshake -----------------------------------------------------------------------
 
-    async def open(self, *, headers: HeadersLike | None = None, timeout: float | None = None) -> None:
+    async def open(
+        self, *, headers: HeadersLike | None = None, timeout: float | None = None, origins: OriginsLike | None = None
+    ) -> None:
         """Accept the connection: agree on a subprotocol and send the acceptance.
 
         Raises ConnectionClosed if the client left first, HandshakeTimeout if it did not ask
-        to connect within ``timeout`` seconds.
+        to connect within ``timeout`` seconds, OriginRefused (after refusing with HTTP 403) if
+        ``origins`` is given and the handshake's Origin is not among them.
         """
         extra = _headers(headers)
+        if origins is not None:
+            await self.check_origin(origins, timeout=timeout)
         await self._wait_for_connect(timeout)
         offered = offered_subprotocols(self.scope.get("subprotocols"))
         chosen = next((name for name in offered if name in self._subprotocols), None)
         await self._answer(Accept(chosen, extra))
         self.subprotocol = chosen
         self._state = _OPEN
+
+    async def check_origin(self, origins: OriginsLike, *, timeout: float | None = None) -> None:
+        """Refuse the connection (HTTP 403) and raise OriginRefused unless its Origin is allowed.
+
+        Waits for the client to ask to connect first. On return the connection is still
+        unanswered: go on with ``open()`` or ``reject()``.
+        """
+        policy = Origins.of(origins)
+        await self._wait_for_connect(timeout)
+        if policy.allows(self.request):
+            return
+        refused = OriginRefused(self.request.header("origin"))
+        await self._answer(DENIAL)
+        self._finish(refused)
+        raise refused
 
     async def reject(
         self,

@@ -4,7 +4,8 @@
 
     SimpleWebSocketError               base: catch this to catch everything below
     ├── ConnectionClosed               the connection is over; carries close code, text, side
-    │   └── MessageTooBig              an incoming message exceeded max_message_size (1009)
+    │   ├── MessageTooBig              an incoming message exceeded max_message_size (1009)
+    │   └── OriginRefused              the handshake's Origin is not allowed: refused with HTTP 403
     ├── PeerError (OSError)            the server or peer broke the ASGI contract
     │   ├── UnsupportedMessage         an ASGI message type this wrapper does not handle
     │   └── MalformedMessage           an ASGI message with a missing or ill-typed field
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidState",
     "MalformedMessage",
     "MessageTooBig",
+    "OriginRefused",
     "PeerError",
     "SimpleWebSocketError",
     "UnsupportedMessage",
@@ -80,6 +82,18 @@ class MessageTooBig(ConnectionClosed):
         self.size = size
         self.limit = limit
         super().__init__(1009, f"message of {size} bytes exceeds the limit of {limit}", by_peer=False)
+
+
+class OriginRefused(ConnectionClosed):
+    """The handshake came from a page whose origin is not allowed; it was refused with HTTP 403.
+
+    ``origin`` is the ``Origin`` header as sent (None when there was none). Nothing was accepted:
+    end the connection's code here.
+    """
+
+    def __init__(self, origin: str | None) -> None:
+        self.origin = origin
+        super().__init__(1008, f"origin not allowed: {origin!r:.100}", by_peer=False)
 
 
 class PeerError(SimpleWebSocketError, OSError):

@@ -101,3 +101,40 @@ def test_people_chat_in_the_browser_and_see_each_other_leave(page_url: str, tmp_
                 shutil.copyfile(artifacts / "chat.png", ROOT / "docs" / "chat.png")
         finally:
             browser.close()
+
+
+OPENS = """url => new Promise(resolve => {
+    const socket = new WebSocket(url, ["chat.v2", "chat.v1"]);
+    socket.onopen = () => { socket.close(); resolve("open"); };
+    socket.onerror = () => resolve("refused");
+    setTimeout(() => resolve("no answer"), 5000);
+})"""
+
+
+@pytest.fixture(scope="module")
+def other_page_url() -> Iterator[str]:
+    """A second chat server: a page served from another port is another origin."""
+    with running("uvicorn-websockets", "examples.chat.app:app") as url:
+        yield url.replace("ws://", "http://") + "/"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
+def test_a_page_from_another_port_cannot_join_the_chat(page_url: str, other_page_url: str, tmp_path: Path) -> None:
+    pytest.importorskip("playwright.sync_api", reason="playwright not installed: pip install playwright")
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM is not None
+    chat_socket = page_url.replace("http://", "ws://") + "ws"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=ARGS,
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(other_page_url)
+            assert page.evaluate(OPENS, chat_socket) == "refused"
+            page.goto(page_url)
+            assert page.evaluate(OPENS, chat_socket) == "open"
+        finally:
+            browser.close()

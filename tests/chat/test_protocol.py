@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import orjson
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
 from ..servers import running
 from .clients import join, next_event, say, until
@@ -80,3 +83,13 @@ async def test_a_client_must_join_first(url: str) -> None:
         assert (await next_event(client))["type"] == "error"
         await client.send('{"type": "join", "nick": ""}')
         assert (await next_event(client))["type"] == "error"
+
+
+async def test_a_page_from_another_origin_cannot_join_but_its_own_can(url: str) -> None:
+    page = url.replace("ws://", "http://")
+    for foreign in ("http://evil.example", page.replace("127.0.0.1", "localhost"), page[: page.rindex(":")] + ":1"):
+        with pytest.raises(InvalidStatus) as caught:
+            await connect(url + "/ws", origin=Origin(foreign), open_timeout=10)
+        assert caught.value.response.status_code == 403, foreign
+    async with connect(url + "/ws", origin=Origin(page), open_timeout=10) as own:
+        assert own.subprotocol is None  # joined: nothing offered, nothing agreed

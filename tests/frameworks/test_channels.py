@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
-from ..client import opening, recv
-from ..servers import running
+from ..client import LIMIT, opening, recv
+from ..servers import ROOT, running
 from .checks import answers, closes_with_4000_bye, http_get
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server, pytest.mark.compat("framework", "Django Channels")]
@@ -71,3 +77,40 @@ def test_http_goes_to_django(server: Server) -> None:
     status, body = http_get(server.base + "/")
     assert status == 404
     assert b"The requested resource was not found on this server." in body
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    server: Server
+    session: str
+
+    async def ask_user(self, origin: str | None) -> str | bytes:
+        """Connect with ann's session cookie (and ``origin``) and ask who the handler sees."""
+        headers = {"Cookie": f"sessionid={self.session}"}
+        async with connect(self.server.echo, origin=None if origin is None else Origin(origin),
+                           additional_headers=headers, open_timeout=LIMIT) as client:
+            await client.send("user?")
+            return await recv(client)
+
+
+@pytest.fixture(scope="module", params=["daphne", "uvicorn-websockets"])
+def logged_in(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggedIn]:
+    """The example on a database where "ann" is logged in; yields her session id."""
+    database = str(tmp_path_factory.mktemp("channels") / "db.sqlite3")
+    env = {"CHANNELS_LOGIN_DB": database, "DJANGO_SETTINGS_MODULE": "tests.frameworks.channels_login"}
+    session = subprocess.run([sys.executable, "-m", "tests.frameworks.channels_login"], cwd=ROOT, check=True,
+                             capture_output=True, text=True, timeout=60, env={**_environment(), **env}).stdout.strip()
+    with running(request.param, "examples.frameworks.channels_app:application", env=env) as base:
+        yield LoggedIn(Server(request.param, base), session)
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+async def test_a_logged_in_session_from_a_foreign_origin_is_refused(logged_in: LoggedIn) -> None:
+    assert await logged_in.ask_user(None) == "ann"  # the cookie logs in: there is something to steal
+    assert await logged_in.ask_user(logged_in.server.base.replace("ws://", "http://")) == "ann"
+    with pytest.raises(InvalidStatus) as caught:
+        await logged_in.ask_user("http://evil.example")
+    assert caught.value.response.status_code == 403

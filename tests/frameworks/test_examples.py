@@ -9,7 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
+from ..client import LIMIT
 from ..servers import running
 from .checks import answers, closes_with_4000_bye, echoes_with_subprotocol, http_get
 
@@ -88,3 +92,11 @@ def test_http_still_goes_to_the_framework(served: Running) -> None:
         assert got_status == status, path
         if body:
             assert got_body == body, path
+
+
+async def test_fastapi_refuses_a_page_from_another_site() -> None:
+    with running("uvicorn-websockets", "examples.frameworks.fastapi_app:app") as base:
+        for path in ("/ws", "/mounted/ws"):
+            with pytest.raises(InvalidStatus) as caught:
+                await connect(base + path, origin=Origin("http://evil.example"), open_timeout=LIMIT)
+            assert caught.value.response.status_code == 403, path
