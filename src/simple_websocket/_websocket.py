@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
-from typing import Union, overload
+from typing import overload
 
 import anyio
-from typing_extensions import Self, TypeAlias
+from typing_extensions import Self
 
 from ._asgi import ASGITransport
 from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent
@@ -26,12 +26,9 @@ from .exceptions import (
     MessageTooBig,
     PeerError,
 )
-from .typing import ASGIReceive, ASGISend, Data, Headers, Scope
+from .typing import ASGIReceive, ASGISend, Data, Headers, HeadersLike, Scope
 
-__all__ = ["ConnectionState", "HeadersLike", "WebSocketASGI"]
-
-HeadersLike: TypeAlias = Union[Mapping[str, str], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]
-"""Extra HTTP headers: a mapping of str, or (name, value) pairs of str or bytes."""
+__all__ = ["ConnectionState", "WebSocketASGI"]
 
 # What ASGI servers raise from send() once the peer is gone (the ASGI spec asks for an
 # OSError; older servers raise RuntimeError, anyio-based ones their stream errors).
