@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from simple_websocket import ConnectionClosed, MalformedMessage, UnsupportedMessage, WebSocketASGI, websocket_app
+from simple_websocket import CloseCode, ConnectionClosed, MalformedMessage, UnsupportedMessage, WebSocketASGI, websocket_app
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,8 @@ async def handler(ws: WebSocketASGI) -> None:
         try:
             message = await ws.receive(timeout=IDLE_TIMEOUT)
         except ConnectionClosed as closed:
-            # reason is the close code: 1006 when the connection dropped without a close frame
-            log.warning("client left: code %d, by_peer=%s", closed.reason, closed.by_peer)
+            # ABNORMAL_CLOSURE (1006) when the connection dropped without a close frame
+            log.warning("client left: code %d, by_peer=%s", closed.code, closed.by_peer)
             return
         except UnsupportedMessage as error:
             # an ASGI message type the wrapper doesn't know (a middleware's, a newer server's):
@@ -33,10 +33,10 @@ async def handler(ws: WebSocketASGI) -> None:
         except MalformedMessage as error:
             # the server broke the ASGI contract: end this connection, keep serving others
             log.warning("malformed ASGI message: %s", error)
-            await ws.close(1011, "server error")
+            await ws.close(CloseCode.INTERNAL_ERROR, "server error")
             return
         if message is None:
-            await ws.close(1001, "idle for too long")
+            await ws.close(CloseCode.GOING_AWAY, "idle for too long")
             return
         await ws.send(message)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simple_websocket import exceptions
+from simple_websocket import CloseCode, exceptions
 from simple_websocket.exceptions import (
     CodecError,
     ConcurrencyError,
@@ -62,9 +62,19 @@ def test_connection_closed_keeps_simple_websocket_names() -> None:
     assert ConnectionClosed(1001).normal
 
 
+def test_code_names_the_close_code_and_reason_is_its_alias() -> None:
+    closed = ConnectionClosed(CloseCode.GOING_AWAY, "bye")
+    assert closed.code == closed.reason == 1001
+    assert closed.normal
+    assert str(closed) == "connection closed by the peer: 1001 'bye'"
+    assert ConnectionClosed().code is CloseCode.NO_STATUS_RCVD
+    assert ConnectionClosed(4000).code == 4000
+
+
 def test_message_too_big_is_a_1009_close() -> None:
     error = MessageTooBig(10, 4)
     assert (error.reason, error.by_peer, error.size, error.limit) == (1009, False, 10, 4)
+    assert error.code is CloseCode.MESSAGE_TOO_BIG
 
 
 def test_decode_error_keeps_the_frame() -> None:

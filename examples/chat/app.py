@@ -15,7 +15,16 @@ from pathlib import Path
 import anyio
 import orjson
 
-from simple_websocket import SAME_ORIGIN, ASGIReceive, ConnectionClosed, DecodeError, OriginRefused, Scope, WebSocketASGI
+from simple_websocket import (
+    SAME_ORIGIN,
+    ASGIReceive,
+    CloseCode,
+    ConnectionClosed,
+    DecodeError,
+    OriginRefused,
+    Scope,
+    WebSocketASGI,
+)
 from simple_websocket.codecs import CodecSocket, JSONCodec
 
 from .room import QUEUE_SIZE, Event, Member, Room
@@ -82,7 +91,7 @@ async def chat(ws: WebSocketASGI, room: Room, *, join_timeout: float = JOIN_TIME
         member.inbox.close()
         with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):  # the peer may be gone or not reading
             if member.dropped.is_set():
-                await ws.close(1013, "too slow: messages were not read in time")
+                await ws.close(CloseCode.TRY_AGAIN_LATER, "too slow: messages were not read in time")
             else:
                 await ws.close()
 
@@ -95,7 +104,7 @@ async def wait_for_join(sock: CodecSocket[object], timeout: float) -> str | None
         except ConnectionClosed:
             return None
     with anyio.move_on_after(CLOSE_TIMEOUT):
-        await sock.close(1008, "join first")
+        await sock.close(CloseCode.POLICY_VIOLATION, "join first")
     return None
 
 

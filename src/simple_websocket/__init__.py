@@ -10,13 +10,14 @@
 
 from __future__ import annotations
 
-from ._app import Handler, WebSocketApp, websocket_app
+from ._app import WebSocketApp, websocket_app
 from ._asgi import ASGITransport
+from ._close_code import CloseCode
 from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent, OutboundEvent
 from ._origin import SAME_ORIGIN, Origins, OriginsLike
 from ._request import Request
 from ._transport import Transport
-from ._websocket import ConnectionState, HeadersLike, WebSocketASGI
+from ._websocket import ConnectionState, WebSocketASGI
 from .exceptions import (
     CodecError,
     ConcurrencyError,
@@ -35,7 +36,7 @@ from .exceptions import (
     UnsupportedMessage,
     UsageError,
 )
-from .typing import ASGIApp, ASGIReceive, ASGISend, Data, Headers, Scope
+from .typing import ASGIApp, ASGIReceive, ASGISend, Data, Handler, Headers, HeadersLike, Scope
 
 __all__ = [
     "ASGIApp",
@@ -44,6 +45,7 @@ __all__ = [
     "ASGITransport",
     "Accept",
     "Close",
+    "CloseCode",
     "CodecError",
     "ConcurrencyError",
     "Connect",

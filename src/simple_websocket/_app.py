@@ -6,17 +6,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import cast
 
 import anyio
-from typing_extensions import TypeAlias
 
 from ._origin import SAME_ORIGIN, Origins, OriginsLike
-from ._websocket import ConnectionState, HeadersLike, WebSocketASGI
+from ._websocket import ConnectionState, WebSocketASGI
 from .exceptions import ConnectionClosed, UnsupportedMessage
-from .typing import ASGIApp, ASGIReceive, ASGISend, Scope
+from .typing import ASGIApp, ASGIReceive, ASGISend, Handler, HeadersLike, Scope
 
-__all__ = ["Handler", "WebSocketApp", "websocket_app"]
-
-Handler: TypeAlias = Callable[[WebSocketASGI], Awaitable[object]]
-"""What ``websocket_app`` serves: called once per connection, with the connection."""
+__all__ = ["WebSocketApp", "websocket_app"]
 
 _Send = Callable[[Mapping[str, object]], Awaitable[object]]
 

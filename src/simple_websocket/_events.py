@@ -37,10 +37,18 @@ class Accept:
 
 @dataclass(frozen=True, slots=True)
 class Close:
-    """Close the WebSocket (or refuse it with 403 before it is open)."""
+    """Close the WebSocket (or refuse it with 403 before it is open).
+
+    ``code`` is stored as a plain ``int`` even when given as a ``CloseCode``: some servers
+    (daphne) refuse int subclasses.
+    """
 
     code: int = 1000
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        if type(self.code) is not int:
+            object.__setattr__(self, "code", int(self.code))
 
 
 @dataclass(frozen=True, slots=True)

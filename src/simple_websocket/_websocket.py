@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Any, Union, cast, overload
 
 import anyio
-from typing_extensions import Self, TypeAlias
+from typing_extensions import Self
 
 from ._asgi import ASGITransport
 from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent
@@ -27,12 +27,9 @@ from .exceptions import (
     OriginRefused,
     PeerError,
 )
-from .typing import ASGIReceive, ASGISend, Data, Headers, Scope
+from .typing import ASGIReceive, ASGISend, Data, Headers, HeadersLike, Scope
 
-__all__ = ["ConnectionState", "HeadersLike", "WebSocketASGI"]
-
-HeadersLike: TypeAlias = Union[Mapping[str, str], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]
-"""Extra HTTP headers: a mapping of str, or (name, value) pairs of str or bytes."""
+__all__ = ["ConnectionState", "WebSocketASGI"]
 
 # What ASGI servers raise from send() once the peer is gone (the ASGI spec asks for an
 # OSError; older servers raise RuntimeError, anyio-based ones their stream errors).

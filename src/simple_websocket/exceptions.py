@@ -25,6 +25,8 @@ handles at run time; ``UsageError`` means the calling code needs fixing.
 
 from __future__ import annotations
 
+from ._close_code import CloseCode
+
 __all__ = [
     "CodecError",
     "ConcurrencyError",
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 #: Close codes that mean the connection ended as intended.
-NORMAL_CLOSE_CODES = frozenset({1000, 1001})
+NORMAL_CLOSE_CODES = frozenset({CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY})
 
 
 class SimpleWebSocketError(Exception):
@@ -55,33 +57,42 @@ class SimpleWebSocketError(Exception):
 class ConnectionClosed(SimpleWebSocketError):
     """The connection is closed: no more messages can be sent or received.
 
-    ``reason`` is the close code (an int, as in simple-websocket), ``message`` the close text
-    ('' when none was given) and ``by_peer`` tells whether the peer (True) or this side
-    (False) ended the connection. 1005 means no code was given, 1006 that the connection
-    was lost without a close frame.
+    ``code`` is the close code (compare it with ``CloseCode`` members), ``message`` the close
+    text ('' when none was given) and ``by_peer`` tells whether the peer (True) or this side
+    (False) ended the connection. ``CloseCode.NO_STATUS_RCVD`` (1005) means no code was
+    given, ``CloseCode.ABNORMAL_CLOSURE`` (1006) that the connection was lost without a close
+    frame. ``reason`` is the same close code under simple-websocket's name for it.
     """
 
-    def __init__(self, reason: int = 1005, message: str = "", *, by_peer: bool = True) -> None:
-        self.reason = reason
+    def __init__(self, code: int = CloseCode.NO_STATUS_RCVD, message: str = "", *, by_peer: bool = True) -> None:
+        self.code = code
         self.message = message
         self.by_peer = by_peer
         side = "peer" if by_peer else "application"
         text = f" {message!r}" if message else ""
-        super().__init__(f"connection closed by the {side}: {reason}{text}")
+        super().__init__(f"connection closed by the {side}: {int(code)}{text}")
+
+    @property
+    def reason(self) -> int:
+        """The close code, as simple-websocket's ``ConnectionClosed.reason`` names it; prefer ``code``."""
+        return self.code
 
     @property
     def normal(self) -> bool:
         """True for a normal closure (1000 or 1001), False for anything else."""
-        return self.reason in NORMAL_CLOSE_CODES
+        return self.code in NORMAL_CLOSE_CODES
 
 
 class MessageTooBig(ConnectionClosed):
-    """An incoming message was larger than ``max_message_size``; the connection was closed with 1009."""
+    """An incoming message was larger than ``max_message_size``; the connection was closed with 1009.
+
+    ``code`` is ``CloseCode.MESSAGE_TOO_BIG``; ``size`` and ``limit`` are in bytes.
+    """
 
     def __init__(self, size: int, limit: int) -> None:
         self.size = size
         self.limit = limit
-        super().__init__(1009, f"message of {size} bytes exceeds the limit of {limit}", by_peer=False)
+        super().__init__(CloseCode.MESSAGE_TOO_BIG, f"message of {size} bytes exceeds the limit of {limit}", by_peer=False)
 
 
 class OriginRefused(ConnectionClosed):

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Union
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Union
 
 from typing_extensions import Never, TypeAlias
 
-__all__ = ["ASGIApp", "ASGIReceive", "ASGISend", "Data", "Headers", "Scope"]
+if TYPE_CHECKING:
+    from ._websocket import WebSocketASGI
+
+__all__ = ["ASGIApp", "ASGIReceive", "ASGISend", "Data", "Handler", "Headers", "HeadersLike", "Scope"]
 
 Data: TypeAlias = Union[str, bytes]
 """A whole WebSocket message: ``str`` travels as a text frame, ``bytes`` as a binary frame."""
 
 Headers: TypeAlias = "tuple[tuple[bytes, bytes], ...]"
 """HTTP headers as ASGI carries them: (lower-case name, value) byte pairs, in order."""
+
+HeadersLike: TypeAlias = Union[Mapping[str, str], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]
+"""Extra HTTP headers: a mapping of str, or (name, value) pairs of str or bytes."""
 
 Scope: TypeAlias = Mapping[str, object]
 """An ASGI connection scope, as any server or framework passes it (Starlette's and Litestar's fit)."""
@@ -31,3 +37,6 @@ with plain ``dict`` messages that follow the ASGI WebSocket specification.
 
 ASGIApp: TypeAlias = Callable[[Scope, ASGIReceive, ASGISend], Awaitable[None]]
 """An ASGI application, typed loosely enough that every framework's apps and callables fit."""
+
+Handler: TypeAlias = "Callable[[WebSocketASGI], Awaitable[object]]"
+"""What ``websocket_app`` serves: called once per connection, with the connection."""

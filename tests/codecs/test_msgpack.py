@@ -94,3 +94,34 @@ def test_converter() -> None:
     assert codec.decode(codec.encode(5)) == 5
     with pytest.raises(DecodeError):
         codec.decode(codec.encode("five"))
+
+
+TIMESTAMP_WIDTHS = {
+    "fixext4": b"\xd6\xff" + bytes(4),
+    "fixext8": b"\xd7\xff" + bytes(8),
+    "ext8-96": b"\xc7\x0c\xff" + bytes(12),
+    "ext8-32": b"\xc7\x04\xff" + bytes(4),
+    "ext16-64": b"\xc8\x00\x08\xff" + bytes(8),
+    "ext32-32": b"\xc9\x00\x00\x00\x04\xff" + bytes(4),
+    "nested": msgpack.packb([1, {"at": [msgpack.Timestamp(1, 2)]}]),
+}
+
+
+@pytest.mark.parametrize("frame", TIMESTAMP_WIDTHS.values(), ids=TIMESTAMP_WIDTHS.keys())
+def test_timestamps_are_decode_errors_by_default(frame: bytes) -> None:
+    assert MsgpackCodec(timestamps=True).decode(frame)  # msgpack itself reads it as a timestamp
+    for codec in (MsgpackCodec(), MsgpackCodec(ext_hook=lambda code, data: data)):
+        with pytest.raises(DecodeError) as caught:
+            codec.decode(frame)
+        assert caught.value.data == frame
+
+
+def test_timestamps_when_asked_for() -> None:
+    codec = MsgpackCodec(timestamps=True)
+    decoded = codec.decode(codec.encode({"at": msgpack.Timestamp(1_700_000_000, 5)}))
+    assert decoded == {"at": msgpack.Timestamp(1_700_000_000, 5)}
+
+
+def test_bytes_that_look_like_a_timestamp_are_not_one() -> None:
+    value = [-1, b"\xd6\xff\x00\x00\x00\x00", "\xff"]
+    assert MsgpackCodec().decode(msgpack.packb(value)) == value

@@ -24,6 +24,7 @@ async def cases(scope: Scope, receive: ASGIReceive, send: ASGISend, seconds: flo
         await ws.close(1000, "bye")
     except ConnectionClosed as closed:
         reveal_type(closed.reason)  # R: int
+        reveal_type(closed.code)  # R: int
         reveal_type(closed.message)  # R: str
 
 

@@ -1,11 +1,16 @@
 from collections.abc import Callable
 
-__all__ = ["ExtType", "Packer", "packb", "unpackb"]
+__all__ = ["ExtType", "Packer", "Timestamp", "packb", "unpackb"]
 
 class ExtType:
     code: int
     data: bytes
     def __new__(cls, code: int, data: bytes) -> ExtType: ...
+
+class Timestamp:
+    seconds: int
+    nanoseconds: int
+    def __init__(self, seconds: int, nanoseconds: int = 0) -> None: ...
 
 class Packer:
     def __init__(

@@ -7,6 +7,7 @@ from typing import Generic, overload
 
 from typing_extensions import Protocol, Self, TypeVar
 
+from .._close_code import CloseCode
 from ..exceptions import ConnectionClosed
 from ..typing import Data
 
@@ -52,7 +53,7 @@ class MessageSocket(Protocol):
         """Send one message."""
         ...
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
+    async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Close the connection."""
         ...
 
@@ -114,14 +115,14 @@ class CodecSocket(Generic[T]):
                 raise StopAsyncIteration from None
             raise
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the connection."""
+    async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Close the connection with ``code`` (an int or a ``CloseCode``) and ``reason``."""
         await self.socket.close(code, reason)
 
     async def close_invalid(self, reason: str = "invalid payload") -> None:
         """Close with 1007: a frame's content could not be read."""
-        await self.socket.close(1007, reason)
+        await self.socket.close(CloseCode.INVALID_DATA, reason)
 
     async def close_unsupported(self, reason: str = "unsupported data") -> None:
         """Close with 1003: a frame of a kind this application does not accept."""
-        await self.socket.close(1003, reason)
+        await self.socket.close(CloseCode.UNSUPPORTED_DATA, reason)

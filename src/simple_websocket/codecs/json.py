@@ -13,12 +13,12 @@ As orjson does, NaN and infinities are written as ``null`` (JSON has no spelling
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, overload
 
 from typing_extensions import TypeVar
 
 from ..exceptions import DecodeError, EncodeError
 from ..typing import Data
+from ._convert import Converting
 
 try:
     import orjson
@@ -32,30 +32,10 @@ __all__ = ["JSONBinaryCodec", "JSONCodec"]
 T = TypeVar("T", default=object)
 
 
-class _JSON(Generic[T]):
-    __slots__ = ("_convert", "_default", "_option")
+class _JSON(Converting[T]):
+    __slots__ = ("_default", "_option")
 
-    @overload
-    def __init__(
-        self: _JSON[object],
-        convert: None = None,
-        *,
-        default: Callable[[object], object] | None = None,
-        sort_keys: bool = False,
-        non_str_keys: bool = False,
-        naive_utc: bool = False,
-    ) -> None: ...
-
-    @overload
-    def __init__(
-        self,
-        convert: Callable[[object], T],
-        *,
-        default: Callable[[object], object] | None = None,
-        sort_keys: bool = False,
-        non_str_keys: bool = False,
-        naive_utc: bool = False,
-    ) -> None: ...
+    format_name = "JSON"
 
     def __init__(
         self,
@@ -66,9 +46,10 @@ class _JSON(Generic[T]):
         non_str_keys: bool = False,
         naive_utc: bool = False,
     ) -> None:
-        """``default`` turns objects orjson cannot serialise into ones it can (or raises TypeError);
-        ``sort_keys``, ``non_str_keys`` and ``naive_utc`` switch on the orjson options of those names."""
-        self._convert = convert
+        """``convert`` turns the decoded object into a T (see the module's docs); ``default`` turns
+        objects orjson cannot serialise into ones it can (or raises TypeError); ``sort_keys``,
+        ``non_str_keys`` and ``naive_utc`` switch on the orjson options of those names."""
+        super().__init__(convert)
         self._default = default
         option = 0
         if sort_keys:
@@ -85,12 +66,7 @@ class _JSON(Generic[T]):
             obj: object = orjson.loads(data)
         except orjson.JSONDecodeError as error:
             raise DecodeError(f"invalid JSON: {error}", data) from error
-        if self._convert is None:
-            return obj  # type: ignore[return-value]  # T is object when there is no converter
-        try:
-            return self._convert(obj)
-        except (ValueError, TypeError) as error:
-            raise DecodeError(f"JSON does not convert: {error}", data) from error
+        return self._converted(obj, data)
 
 
 class JSONCodec(_JSON[T]):

@@ -2,19 +2,22 @@
 
 Defaults are safe for untrusted input: strings decode as ``str`` (``raw=False``), map keys
 must be str or bytes (``strict_map_key``), sizes are bounded by the frame's length, and an
-extension type without an ``ext_hook`` is a DecodeError rather than an opaque object.
+extension type without an ``ext_hook`` is a DecodeError rather than an opaque object. That
+includes the timestamp extension (type -1), which msgpack reads itself without asking
+``ext_hook``: pass ``timestamps=True`` to get ``msgpack.Timestamp`` objects for it.
 ``convert`` works as for the JSON codec: ``Callable[[object], T]``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import Generic, overload
 
 from typing_extensions import TypeVar
 
 from ..exceptions import DecodeError, EncodeError
 from ..typing import Data
+from ._convert import Converting
 
 try:
     import msgpack
@@ -27,33 +30,37 @@ __all__ = ["MsgpackCodec"]
 
 T = TypeVar("T", default=object)
 
+# Every encoding of an extension of type -1 (0xff) with the 4, 8 or 12 bytes msgpack reads as a
+# timestamp: fixext 4, fixext 8, ext 8, ext 16, ext 32. A frame without any of them has none.
+_MAYBE_TIMESTAMP = re.compile(
+    rb"[\xd6\xd7]\xff|\xc7[\x04\x08\x0c]\xff|\xc8\x00[\x04\x08\x0c]\xff|\xc9\x00\x00\x00[\x04\x08\x0c]\xff"
+).search
+
 
 def _refuse_ext(code: int, data: bytes) -> object:
     raise ValueError(f"unknown msgpack extension type {code}")
 
 
-class MsgpackCodec(Generic[T]):
+def _has_timestamp(obj: object) -> bool:
+    """Whether a decoded object holds a ``msgpack.Timestamp``; no recursion, so any depth is fine."""
+    pending = [obj]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, msgpack.Timestamp):
+            return True
+        if isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+    return False
+
+
+class MsgpackCodec(Converting[T]):
     """msgpack in binary frames; a text frame is a DecodeError."""
 
-    __slots__ = ("_convert", "_ext_hook", "_pack")
+    __slots__ = ("_ext_hook", "_pack", "_timestamps")
 
-    @overload
-    def __init__(
-        self: MsgpackCodec[object],
-        convert: None = None,
-        *,
-        default: Callable[[object], object] | None = None,
-        ext_hook: Callable[[int, bytes], object] | None = None,
-    ) -> None: ...
-
-    @overload
-    def __init__(
-        self,
-        convert: Callable[[object], T],
-        *,
-        default: Callable[[object], object] | None = None,
-        ext_hook: Callable[[int, bytes], object] | None = None,
-    ) -> None: ...
+    format_name = "msgpack"
 
     def __init__(
         self,
@@ -61,12 +68,15 @@ class MsgpackCodec(Generic[T]):
         *,
         default: Callable[[object], object] | None = None,
         ext_hook: Callable[[int, bytes], object] | None = None,
+        timestamps: bool = False,
     ) -> None:
-        """``default`` turns other objects into packable ones (e.g. ``msgpack.ExtType``);
-        ``ext_hook(code, data)`` reads extension types back."""
-        self._convert = convert
+        """``convert`` turns the decoded object into a T; ``default`` turns other objects into
+        packable ones (e.g. ``msgpack.ExtType``); ``ext_hook(code, data)`` reads extension types
+        back; ``timestamps=True`` reads the timestamp extension as ``msgpack.Timestamp``."""
+        super().__init__(convert)
         self._pack = msgpack.Packer(default=default, use_bin_type=True).pack  # one Packer: no set-up per call
         self._ext_hook = ext_hook or _refuse_ext
+        self._timestamps = timestamps
 
     def encode(self, obj: object, /) -> bytes:
         """``obj`` as a msgpack binary frame; EncodeError if it cannot be packed."""
@@ -83,9 +93,6 @@ class MsgpackCodec(Generic[T]):
             obj = msgpack.unpackb(data, raw=False, strict_map_key=True, ext_hook=self._ext_hook)
         except Exception as error:  # msgpack raises ValueError, TypeError, its own errors and more
             raise DecodeError(f"invalid msgpack: {error}", data) from error
-        if self._convert is None:
-            return obj  # type: ignore[return-value]  # T is object when there is no converter
-        try:
-            return self._convert(obj)
-        except (ValueError, TypeError) as error:
-            raise DecodeError(f"msgpack does not convert: {error}", data) from error
+        if not self._timestamps and _MAYBE_TIMESTAMP(data) is not None and _has_timestamp(obj):
+            raise DecodeError("msgpack timestamp extension (type -1) without timestamps=True", data)
+        return self._converted(obj, data)
