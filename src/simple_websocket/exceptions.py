@@ -15,12 +15,16 @@
     │   ├── InvalidData (TypeError)         send() of something that is not str or bytes-like
     │   └── InvalidArgument (ValueError)    a close code, status or option out of range
     ├── HandshakeTimeout (TimeoutError) the peer did not ask to connect in time
-    └── CodecError (ValueError)        a codec could not turn an object into a frame or back
-        ├── EncodeError                the object cannot be encoded
-        └── DecodeError                the frame cannot be decoded; keeps the frame
+    ├── CodecError (ValueError)        a codec could not turn an object into a frame or back
+    │   ├── EncodeError                the object cannot be encoded
+    │   └── DecodeError                the frame cannot be decoded; keeps the frame
+    └── FanoutError                    the fan-out layer (simple_websocket.fanout)
+        ├── BrokerUnavailable (OSError)     the broker did not answer within publish_timeout
+        └── SlowSubscriber                  a subscriber fell max_backlog events behind
 
-Errors from the peer's side (``ConnectionClosed``, ``PeerError``) are the ones an application
-handles at run time; ``UsageError`` means the calling code needs fixing.
+Errors from the peer's side (``ConnectionClosed``, ``PeerError``) and from the fan-out layer
+(``BrokerUnavailable``, ``SlowSubscriber``) are the ones an application handles at run time;
+``UsageError`` means the calling code needs fixing.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ from __future__ import annotations
 from ._close_code import CloseCode
 
 __all__ = [
+    "BrokerUnavailable",
     "CodecError",
     "ConcurrencyError",
     "ConnectionClosed",
     "DecodeError",
     "EncodeError",
+    "FanoutError",
     "HandshakeTimeout",
     "InvalidArgument",
     "InvalidData",
@@ -42,6 +48,7 @@ __all__ = [
     "OriginRefused",
     "PeerError",
     "SimpleWebSocketError",
+    "SlowSubscriber",
     "UnsupportedMessage",
     "UsageError",
 ]
@@ -161,3 +168,22 @@ class DecodeError(CodecError):
     def __init__(self, message: str, data: str | bytes) -> None:
         self.data = data
         super().__init__(message)
+
+
+class FanoutError(SimpleWebSocketError):
+    """Base class of the fan-out layer's errors (``simple_websocket.fanout``)."""
+
+
+class BrokerUnavailable(FanoutError, OSError):
+    """The broker could not be reached in time; what was being published was not published."""
+
+
+class SlowSubscriber(FanoutError):
+    """A subscriber let ``max_backlog`` events pile up and its subscription ended (overflow ``"end"``).
+
+    Close its WebSocket with 1013 (try again later) and let the client reconnect.
+    """
+
+    def __init__(self, max_backlog: int) -> None:
+        self.max_backlog = max_backlog
+        super().__init__(f"the subscriber fell {max_backlog} events behind; its subscription ended")

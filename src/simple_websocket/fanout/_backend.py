@@ -1,0 +1,106 @@
+"""The Backend protocol: what a broker (Redis, memory, or one of your own) must provide.
+
+A backend stores, per topic, an append-only stream of entries numbered 1, 2, 3... in the order
+they were appended, keeps the last ``retention`` of them, and a presence table (member -> owner).
+The Broker on top does everything else: one reader per process, local fan-out to subscribers,
+backlogs and their policies, gaps, reconnects with backoff, heartbeats.
+
+To add a backend (PostgreSQL LISTEN/NOTIFY over a table, NATS JetStream, ...), implement these
+methods with these guarantees:
+
+- ``append`` is atomic and idempotent per ``key``: the same key appended twice (a retry after a
+  lost reply) stores one entry and returns its ``seq`` both times.
+- ``read`` returns entries with ``seq`` above each topic's cursor, in order, and may return early
+  with nothing; it never returns a ``seq`` twice for the same cursor. It must be cancellable.
+- ``head`` returns the topic's last ``seq`` and its members as one consistent snapshot.
+- ``join``/``leave`` change the presence table and append the matching entry in the same atomic
+  step, so that every reader sees membership change at the same position of the stream.
+- ``heartbeat``/``reap``: an owner that stops calling ``heartbeat`` for ``ttl`` seconds is dead;
+  ``reap`` removes a dead owner's members, appending a ``LOST`` entry for each (exactly once,
+  whichever process reaps).
+- Every method raises ``BrokerUnavailable`` when the broker cannot be reached; nothing blocks for
+  longer than its timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+from typing_extensions import Protocol, Self
+
+__all__ = ["Backend", "Entry", "Head", "Kind"]
+
+
+class Kind(IntEnum):
+    """What an entry of a topic's stream holds."""
+
+    TEXT = 1
+    BINARY = 2
+    JOIN = 3
+    LEAVE = 4
+    LOST = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry of a topic's stream: a message (TEXT, BINARY) or a presence change (``payload`` is
+    the member's name)."""
+
+    topic: str
+    seq: int
+    kind: Kind
+    payload: str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A topic's last ``seq`` (0 when nothing was ever appended) and its members, at that point."""
+
+    seq: int
+    members: frozenset[str]
+
+
+class Backend(Protocol):
+    """Storage and transport for a Broker; see the module docstring for the guarantees."""
+
+    async def __aenter__(self) -> Self:
+        """Connect (lazily if the backend reconnects by itself)."""
+        ...
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Release every connection."""
+        ...
+
+    async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> int:
+        """Append one entry and return its seq."""
+        ...
+
+    async def read(self, cursors: Mapping[str, int], *, timeout: float) -> Sequence[Entry]:
+        """Entries after each topic's cursor, waiting up to ``timeout`` seconds for the first."""
+        ...
+
+    async def head(self, topic: str) -> Head:
+        """The topic's last seq and members."""
+        ...
+
+    async def history(self, topic: str, limit: int) -> Sequence[Entry]:
+        """The topic's last ``limit`` messages (TEXT, BINARY) still held, oldest first."""
+        ...
+
+    async def join(self, topic: str, member: str, *, owner: str) -> bool:
+        """Add ``member`` (owned by ``owner``); False if another owner has it."""
+        ...
+
+    async def leave(self, topic: str, member: str, *, owner: str) -> bool:
+        """Remove ``member`` if ``owner`` has it; False otherwise."""
+        ...
+
+    async def heartbeat(self, owner: str, *, ttl: float) -> None:
+        """Say that ``owner`` is alive for the next ``ttl`` seconds."""
+        ...
+
+    async def reap(self, topics: Collection[str]) -> None:
+        """Remove members of these topics whose owner is dead."""
+        ...

@@ -1,0 +1,119 @@
+"""MemoryBackend: topics held in this process; the default, with no dependency."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection, Mapping, Sequence
+
+import anyio
+from typing_extensions import Self
+
+from ..exceptions import InvalidArgument
+from ._backend import Entry, Head, Kind
+
+__all__ = ["MemoryBackend"]
+
+
+class _Stream:
+    __slots__ = ("entries", "members", "seq")
+
+    def __init__(self, retention: int) -> None:
+        self.seq = 0
+        self.entries: deque[Entry] = deque(maxlen=retention)
+        self.members: dict[str, str] = {}
+
+
+class MemoryBackend:
+    """Topics in this process's memory: fan-out within one process (one server worker).
+
+    Several Brokers may share one MemoryBackend; each topic keeps its last ``retention`` entries
+    for history and for subscribers that fall behind.
+    """
+
+    def __init__(self, *, retention: int = 1000) -> None:
+        if retention < 1:
+            raise InvalidArgument(f"retention must be at least 1, got {retention}")
+        self.retention = retention
+        self._streams: dict[str, _Stream] = {}
+        self._appended = anyio.Event()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    def _stream(self, topic: str) -> _Stream:
+        stream = self._streams.get(topic)
+        if stream is None:
+            stream = self._streams[topic] = _Stream(self.retention)
+        return stream
+
+    def _append(self, topic: str, kind: Kind, payload: str | bytes) -> int:
+        stream = self._stream(topic)
+        stream.seq += 1
+        stream.entries.append(Entry(topic, stream.seq, kind, payload))
+        self._appended.set()
+        self._appended = anyio.Event()
+        return stream.seq
+
+    async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> int:
+        return self._append(topic, kind, payload)
+
+    async def read(self, cursors: Mapping[str, int], *, timeout: float) -> Sequence[Entry]:
+        with anyio.move_on_after(timeout):
+            while True:
+                appended = self._appended
+                found = [entry for topic, cursor in cursors.items() for entry in self._after(topic, cursor)]
+                if found:
+                    return found
+                await appended.wait()
+        return ()
+
+    def _after(self, topic: str, cursor: int) -> Sequence[Entry]:
+        stream = self._streams.get(topic)
+        if stream is None or stream.seq <= cursor:
+            return ()
+        entries = stream.entries
+        start = max(0, len(entries) - (stream.seq - cursor))
+        return [entries[i] for i in range(start, len(entries))]
+
+    async def head(self, topic: str) -> Head:
+        stream = self._stream(topic)
+        return Head(stream.seq, frozenset(stream.members))
+
+    async def history(self, topic: str, limit: int) -> Sequence[Entry]:
+        stream = self._streams.get(topic)
+        if stream is None or limit <= 0:
+            return ()
+        found: list[Entry] = []
+        for entry in reversed(stream.entries):
+            if entry.kind is Kind.TEXT or entry.kind is Kind.BINARY:
+                found.append(entry)
+                if len(found) == limit:
+                    break
+        found.reverse()
+        return found
+
+    async def join(self, topic: str, member: str, *, owner: str) -> bool:
+        members = self._stream(topic).members
+        current = members.get(member)
+        if current is not None:
+            return current == owner
+        members[member] = owner
+        self._append(topic, Kind.JOIN, member)
+        return True
+
+    async def leave(self, topic: str, member: str, *, owner: str) -> bool:
+        members = self._stream(topic).members
+        if members.get(member) != owner:
+            return False
+        del members[member]
+        self._append(topic, Kind.LEAVE, member)
+        return True
+
+    async def heartbeat(self, owner: str, *, ttl: float) -> None:
+        return None  # every owner lives in this process: it is alive while the process is
+
+    async def reap(self, topics: Collection[str]) -> None:
+        return None

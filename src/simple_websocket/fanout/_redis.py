@@ -1,0 +1,268 @@
+"""RedisBackend: topics as capped Redis Streams, presence as hashes, shared by every process."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import anyio
+from typing_extensions import Self
+
+from ..exceptions import BrokerUnavailable, InvalidArgument
+from ._backend import Entry, Head, Kind
+
+if TYPE_CHECKING:
+    import coredis
+
+__all__ = ["RedisBackend"]
+
+# Every script appends with an explicit id "<seq>-0", seq coming from the topic's counter in the
+# same atomic step: ids are 1, 2, 3... so a reader tells a gap from the numbers alone.
+_APPEND = """
+local done = redis.call('GET', KEYS[3])
+if done then return tonumber(done) end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 'k', ARGV[2], 'd', ARGV[3])
+redis.call('SET', KEYS[3], seq, 'PX', ARGV[4])
+return seq
+"""
+
+_HEAD = """
+return {redis.call('GET', KEYS[1]) or '0', redis.call('HKEYS', KEYS[2])}
+"""
+
+_JOIN = """
+local owner = redis.call('HGET', KEYS[3], ARGV[2])
+if owner then
+  if owner == ARGV[3] then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 'k', ARGV[4], 'd', ARGV[2])
+return 1
+"""
+
+_LEAVE = """
+if redis.call('HGET', KEYS[3], ARGV[2]) ~= ARGV[3] then return 0 end
+redis.call('HDEL', KEYS[3], ARGV[2])
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 'k', ARGV[4], 'd', ARGV[2])
+return 1
+"""
+
+# Owners' liveness keys are named from the hash's values, so this backend needs one Redis server
+# (or a cluster-free setup): the script touches keys it cannot declare in advance.
+_REAP = """
+local fields = redis.call('HGETALL', KEYS[3])
+local reaped = 0
+for i = 1, #fields, 2 do
+  if redis.call('EXISTS', ARGV[2] .. fields[i + 1]) == 0 then
+    redis.call('HDEL', KEYS[3], fields[i])
+    local seq = redis.call('INCR', KEYS[2])
+    redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 'k', ARGV[3], 'd', fields[i])
+    reaped = reaped + 1
+  end
+end
+return reaped
+"""
+
+#: Entries one read returns at most, per topic.
+_READ_COUNT = 1024
+
+
+class RedisBackend:
+    """Topics shared by every process that uses the same Redis server (7.0 or newer).
+
+    Each topic is a Redis Stream capped at ``retention`` entries: a process cut off from Redis
+    gets what was published meanwhile, in order and once, if it is back before ``retention``
+    newer entries pushed it out; otherwise it gets a Gap. For messages to survive a Redis
+    restart, run Redis with ``appendonly yes`` (``appendfsync always`` loses nothing that
+    publish() confirmed). Keys start with ``namespace``. Needs the ``redis`` extra (coredis).
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        retention: int = 1000,
+        namespace: str = "simple_websocket",
+        timeout: float = 5.0,
+        dedup_window: float = 60.0,
+    ) -> None:
+        if retention < 1:
+            raise InvalidArgument(f"retention must be at least 1, got {retention}")
+        if timeout <= 0 or dedup_window <= 0:
+            raise InvalidArgument("timeout and dedup_window must be positive")
+        self.url = url
+        self.retention = retention
+        self.namespace = namespace
+        self.timeout = timeout
+        self.dedup_window = dedup_window
+        self._client: coredis.Redis[bytes] | None = None
+        self._scripts: dict[str, coredis.commands.Script[bytes]] = {}
+
+    # -- connection ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        try:
+            import coredis
+        except ImportError as error:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "RedisBackend needs coredis: pip install 'simple-websocket-asgi[redis]'"
+            ) from error
+        client = coredis.Redis.from_url(
+            self.url, decode_responses=False, connect_timeout=self.timeout, stream_timeout=None
+        )
+        await client.__aenter__()
+        self._client = client
+        self._scripts = {
+            name: client.register_script(source)
+            for name, source in (
+                ("append", _APPEND),
+                ("head", _HEAD),
+                ("join", _JOIN),
+                ("leave", _LEAVE),
+                ("reap", _REAP),
+            )
+        }
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with anyio.CancelScope(shield=True):
+                await client.__aexit__(None, None, None)
+
+    def _redis(self) -> coredis.Redis[bytes]:
+        if self._client is None:
+            raise BrokerUnavailable("the RedisBackend is not connected: enter its Broker first")
+        return self._client
+
+    def _keys(self, topic: str) -> list[str]:
+        base = f"{self.namespace}:t:{topic}"
+        return [f"{base}:stream", f"{base}:seq", f"{base}:members"]
+
+    async def _script(self, name: str, keys: list[str], args: list[str | bytes | int]) -> object:
+        self._redis()
+        try:
+            with anyio.fail_after(self.timeout):
+                return await self._scripts[name](keys, args)
+        except TimeoutError as error:
+            raise BrokerUnavailable(f"Redis did not answer within {self.timeout} s") from error
+        except _redis_errors() as error:
+            raise BrokerUnavailable(f"Redis is unavailable: {error}") from error
+
+    # -- the Backend protocol --------------------------------------------------------------
+
+    async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> int:
+        dedup = f"{self.namespace}:k:{key}"
+        window = math.ceil(self.dedup_window * 1000)
+        seq = await self._script("append", [*self._keys(topic), dedup], [self.retention, int(kind), payload, window])
+        return _int(seq)
+
+    async def read(self, cursors: Mapping[str, int], *, timeout: float) -> Sequence[Entry]:
+        redis = self._redis()
+        streams = {self._keys(topic)[0]: f"{cursor}-0" for topic, cursor in cursors.items()}
+        topics = {key.encode(): topic for key, topic in zip(streams, cursors)}
+        block = max(1, math.ceil(timeout * 1000))
+        try:
+            with anyio.fail_after(timeout + self.timeout):
+                found = await redis.xread(streams, count=_READ_COUNT, block=block)
+        except TimeoutError as error:
+            raise BrokerUnavailable(f"Redis did not answer within {self.timeout} s") from error
+        except _redis_errors() as error:
+            raise BrokerUnavailable(f"Redis is unavailable: {error}") from error
+        if not found:
+            return ()
+        entries: list[Entry] = []
+        for key, stream in found.items():
+            topic = topics[key]
+            for item in stream:
+                entries.append(_entry(topic, item.identifier, item.field_values))
+        return entries
+
+    async def head(self, topic: str) -> Head:
+        keys = self._keys(topic)
+        reply = await self._script("head", [keys[1], keys[2]], [])
+        if not isinstance(reply, list) or len(reply) != 2 or not isinstance(reply[1], list):
+            raise BrokerUnavailable(f"unexpected reply from Redis: {reply!r:.100}")
+        return Head(_int(reply[0]), frozenset(_text(member) for member in reply[1]))
+
+    async def history(self, topic: str, limit: int) -> Sequence[Entry]:
+        if limit <= 0:
+            return ()
+        redis = self._redis()
+        key = self._keys(topic)[0]
+        found: list[Entry] = []
+        end = "+"
+        try:
+            with anyio.fail_after(self.timeout):
+                while len(found) < limit:
+                    page = await redis.xrevrange(key, end=end, count=min(_READ_COUNT, 2 * limit))
+                    for item in page:
+                        entry = _entry(topic, item.identifier, item.field_values)
+                        if entry.kind is Kind.TEXT or entry.kind is Kind.BINARY:
+                            found.append(entry)
+                            if len(found) == limit:
+                                break
+                    if len(page) < min(_READ_COUNT, 2 * limit):
+                        break
+                    end = f"({_text(page[-1].identifier)}"
+        except TimeoutError as error:
+            raise BrokerUnavailable(f"Redis did not answer within {self.timeout} s") from error
+        except _redis_errors() as error:
+            raise BrokerUnavailable(f"Redis is unavailable: {error}") from error
+        found.reverse()
+        return found
+
+    async def join(self, topic: str, member: str, *, owner: str) -> bool:
+        reply = await self._script("join", self._keys(topic), [self.retention, member, owner, int(Kind.JOIN)])
+        return _int(reply) == 1
+
+    async def leave(self, topic: str, member: str, *, owner: str) -> bool:
+        reply = await self._script("leave", self._keys(topic), [self.retention, member, owner, int(Kind.LEAVE)])
+        return _int(reply) == 1
+
+    async def heartbeat(self, owner: str, *, ttl: float) -> None:
+        redis = self._redis()
+        try:
+            with anyio.fail_after(self.timeout):
+                await redis.set(f"{self.namespace}:owner:{owner}", b"1", px=max(1, math.ceil(ttl * 1000)))
+        except TimeoutError as error:
+            raise BrokerUnavailable(f"Redis did not answer within {self.timeout} s") from error
+        except _redis_errors() as error:
+            raise BrokerUnavailable(f"Redis is unavailable: {error}") from error
+
+    async def reap(self, topics: Collection[str]) -> None:
+        prefix = f"{self.namespace}:owner:"
+        for topic in topics:
+            await self._script("reap", self._keys(topic), [self.retention, prefix, int(Kind.LOST)])
+
+
+def _redis_errors() -> tuple[type[BaseException], ...]:
+    import coredis.exceptions
+
+    return (coredis.exceptions.RedisError, OSError)
+
+
+def _int(value: object) -> int:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (bytes, str)):
+        return int(value)
+    raise BrokerUnavailable(f"unexpected reply from Redis: {value!r:.100}")
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _entry(topic: str, identifier: object, fields: Mapping[str | bytes, str | bytes]) -> Entry:
+    """An entry as the scripts wrote it: fields ``k`` (its Kind) and ``d`` (its payload)."""
+    seq = int(_text(identifier).partition("-")[0])
+    kind = Kind(int(fields[b"k"]))
+    data = fields[b"d"]
+    raw = data if isinstance(data, bytes) else data.encode()
+    return Entry(topic, seq, kind, raw if kind is Kind.BINARY else raw.decode())

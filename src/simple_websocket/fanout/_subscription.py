@@ -1,0 +1,135 @@
+"""Subscription: one subscriber's bounded backlog of events, read as an async iterator."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from typing import Generic, Literal
+
+import anyio
+from typing_extensions import Self, TypeAlias, TypeVar
+
+from ..exceptions import SlowSubscriber
+from ..typing import Data
+from ._events import Event, Gap, Message
+
+__all__ = ["Overflow", "Subscription"]
+
+T_co = TypeVar("T_co", covariant=True, default=Data)
+
+Overflow: TypeAlias = Literal["end", "drop_oldest"]
+"""What happens when a subscriber's backlog is full: ``end`` the subscription (the next read raises
+SlowSubscriber: close the WebSocket with 1013), or ``drop_oldest`` and yield a Gap saying how many."""
+
+# An event as the broker's reader hands it out: the event and the topic's members at that point.
+_Item: TypeAlias = "tuple[Event[Data], frozenset[str]]"
+
+
+class Subscription(Generic[T_co]):
+    """Events of one or more topics, in publish order per topic, with a bounded backlog.
+
+    Made by ``Broker.subscribe()``; use it as ``async with broker.subscribe(...) as sub: async for
+    event in sub``. Leaving the ``async with`` (or cancelling the task) unsubscribes.
+    """
+
+    __slots__ = (
+        "_decode",
+        "_dropped",
+        "_inbox",
+        "_members",
+        "_outbox",
+        "_overflowed",
+        "_register",
+        "_unregister",
+        "max_backlog",
+        "overflow",
+        "topics",
+    )
+
+    def __init__(
+        self,
+        topics: Collection[str],
+        *,
+        max_backlog: int,
+        overflow: Overflow,
+        decode: Callable[[Data], T_co] | None,
+        register: Callable[[Subscription[T_co]], Awaitable[None]],
+        unregister: Callable[[Subscription[T_co]], None],
+    ) -> None:
+        self.topics: frozenset[str] = frozenset(topics)
+        """The topics this subscription receives."""
+        self.max_backlog = max_backlog
+        """How many events may wait to be read before ``overflow`` applies."""
+        self.overflow: Overflow = overflow
+        self._outbox, self._inbox = anyio.create_memory_object_stream[_Item](max_backlog)
+        self._decode = decode
+        self._members: dict[str, frozenset[str]] = {}
+        self._dropped: dict[str, int] = {}
+        self._overflowed = False
+        self._register = register
+        self._unregister = unregister
+
+    def start(self, topic: str, members: frozenset[str]) -> None:
+        """Set a topic's members as they are when this subscription starts receiving it."""
+        self._members[topic] = members
+
+    def offer(self, item: _Item) -> bool:
+        """Queue an event without waiting; False once the subscription is over."""
+        try:
+            self._outbox.send_nowait(item)
+            return True
+        except anyio.WouldBlock:
+            pass
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            return False
+        if self.overflow == "end":
+            self._overflowed = True
+            self._outbox.close()
+            return False
+        oldest, _ = self._inbox.receive_nowait()
+        topic = oldest.topic
+        self._dropped[topic] = self._dropped.get(topic, 0) + 1
+        self._outbox.send_nowait(item)
+        return True
+
+    def members(self, topic: str) -> frozenset[str]:
+        """The topic's members as of the last event this subscription yielded for it."""
+        return self._members.get(topic, frozenset())
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Event[T_co]:
+        """The next event; raises SlowSubscriber once the backlog overflowed under ``end``."""
+        if self._overflowed:
+            raise SlowSubscriber(self.max_backlog)
+        if self._dropped:
+            topic = next(iter(self._dropped))
+            return Gap(topic, self._dropped.pop(topic), "overflow")
+        try:
+            event, members = await self._inbox.receive()
+        except anyio.EndOfStream:
+            if self._overflowed:
+                raise SlowSubscriber(self.max_backlog) from None
+            raise StopAsyncIteration from None
+        self._members[event.topic] = members
+        if type(event) is Message and self._decode is not None:
+            return Message(event.topic, self._decode(event.data), event.seq)
+        return event  # type: ignore[return-value]  # undecoded, T_co is Data; the other events carry no T_co
+
+    async def receive(self) -> Event[T_co]:
+        """The next event (the same as one step of ``async for``)."""
+        return await self.__anext__()
+
+    def close(self) -> None:
+        """Unsubscribe; events still queued are discarded. Leaving ``async with`` does this."""
+        self._outbox.close()
+        self._inbox.close()
+        self._unregister(self)
+
+    async def __aenter__(self) -> Self:
+        """Subscribe: from here on, every event of the topics reaches this subscription."""
+        await self._register(self)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
