@@ -10,7 +10,7 @@ import simple_websocket
 
 
 @pytest.mark.parametrize("module", ["simple_websocket", "simple_websocket.exceptions", "simple_websocket.typing",
-                                    "simple_websocket.testing"])
+                                    "simple_websocket.testing", "simple_websocket.fanout"])
 def test_all_names_exist_and_are_sorted(module: str) -> None:
     namespace = importlib.import_module(module)
     names = namespace.__all__
@@ -22,7 +22,7 @@ def test_all_names_exist_and_are_sorted(module: str) -> None:
 
 def test_all_covers_every_public_name() -> None:
     public = {name for name in vars(simple_websocket) if not name.startswith("_")}
-    submodules = {"exceptions", "typing", "testing", "codecs", "annotations"}
+    submodules = {"exceptions", "typing", "testing", "codecs", "fanout", "annotations"}
     assert public - submodules == set(simple_websocket.__all__)
 
 

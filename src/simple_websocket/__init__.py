@@ -19,11 +19,13 @@ from ._request import Request
 from ._transport import Transport
 from ._websocket import ConnectionState, WebSocketASGI
 from .exceptions import (
+    BrokerUnavailable,
     CodecError,
     ConcurrencyError,
     ConnectionClosed,
     DecodeError,
     EncodeError,
+    FanoutError,
     HandshakeTimeout,
     InvalidArgument,
     InvalidData,
@@ -33,6 +35,7 @@ from .exceptions import (
     OriginRefused,
     PeerError,
     SimpleWebSocketError,
+    SlowSubscriber,
     UnsupportedMessage,
     UsageError,
 )
@@ -44,6 +47,7 @@ __all__ = [
     "ASGISend",
     "ASGITransport",
     "Accept",
+    "BrokerUnavailable",
     "Close",
     "CloseCode",
     "CodecError",
@@ -56,6 +60,7 @@ __all__ = [
     "Deny",
     "Disconnect",
     "EncodeError",
+    "FanoutError",
     "Handler",
     "HandshakeTimeout",
     "Headers",
@@ -75,6 +80,7 @@ __all__ = [
     "SAME_ORIGIN",
     "Scope",
     "SimpleWebSocketError",
+    "SlowSubscriber",
     "Transport",
     "UnsupportedMessage",
     "UsageError",

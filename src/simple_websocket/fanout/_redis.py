@@ -132,8 +132,7 @@ class RedisBackend:
     async def __aexit__(self, *exc_info: object) -> None:
         client, self._client = self._client, None
         if client is not None:
-            with anyio.CancelScope(shield=True):
-                await client.__aexit__(None, None, None)
+            await client.__aexit__(None, None, None)
 
     def _redis(self) -> coredis.Redis[bytes]:
         if self._client is None:
@@ -159,7 +158,8 @@ class RedisBackend:
     async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> int:
         dedup = f"{self.namespace}:k:{key}"
         window = math.ceil(self.dedup_window * 1000)
-        seq = await self._script("append", [*self._keys(topic), dedup], [self.retention, int(kind), payload, window])
+        stream, counter, _ = self._keys(topic)
+        seq = await self._script("append", [stream, counter, dedup], [self.retention, int(kind), payload, window])
         return _int(seq)
 
     async def read(self, cursors: Mapping[str, int], *, timeout: float) -> Sequence[Entry]:

@@ -57,7 +57,7 @@ class Subscription(Generic[T_co]):
     ) -> None:
         self.topics: frozenset[str] = frozenset(topics)
         """The topics this subscription receives."""
-        self.max_backlog = max_backlog
+        self.max_backlog: int = max_backlog
         """How many events may wait to be read before ``overflow`` applies."""
         self.overflow: Overflow = overflow
         self._outbox, self._inbox = anyio.create_memory_object_stream[_Item](max_backlog)

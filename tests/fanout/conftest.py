@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import gc
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from simple_websocket.fanout import Backend, MemoryBackend, RedisBackend
+
+from .redis_server import RedisServer, redis_server
+
+BackendFactory = Callable[[], Backend]
+
+#: Entries each topic keeps in the tests' backends.
+RETENTION = 50
+
+
+#: coredis (6.9) creates a connection's anyio memory streams before it connects and closes them only
+#: once connected, so each attempt that fails while Redis is down leaves streams that warn
+#: (ResourceWarning) when they are collected. Every test module here ignores that one warning, and
+#: ``collect_failed_connections`` collects them before the next test, wherever it is, can see them.
+FAILED_CONNECTIONS = pytest.mark.filterwarnings("ignore:Unclosed <MemoryObject:ResourceWarning")
+
+
+@pytest.fixture(autouse=True)
+def collect_failed_connections() -> Iterator[None]:
+    yield
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Unclosed <MemoryObject", ResourceWarning)
+        gc.collect()
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_backend(request: pytest.FixtureRequest, tmp_path: Path) -> BackendFactory:
+    """Backends for 'processes' that share one broker: each call is one process's connection."""
+    if request.param == "memory":
+        shared = MemoryBackend(retention=RETENTION)
+        return lambda: shared
+    server: RedisServer = request.getfixturevalue("redis")
+    namespace = f"t{tmp_path.name}"
+    return lambda: RedisBackend(server.url, namespace=namespace, retention=RETENTION)
