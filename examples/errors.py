@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from simple_websocket import CloseCode, ConnectionClosed, MalformedMessage, UnsupportedMessage, WebSocketASGI, websocket_app
+from simple_websocket import (
+    CloseCode,
+    ConnectionClosed,
+    MalformedMessage,
+    UnsupportedMessage,
+    WebSocketASGI,
+    websocket_app,
+)
 
 log = logging.getLogger(__name__)
 

@@ -56,7 +56,8 @@ def collect() -> list[Row]:
     collector = Collector()
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
-        code = pytest.main(["--collect-only", "-qq", "-p", "no:cacheprovider", str(ROOT / "tests")], plugins=[collector])
+        arguments = ["--collect-only", "-qq", "-p", "no:cacheprovider", str(ROOT / "tests")]
+        code = pytest.main(arguments, plugins=[collector])
     if code != 0:
         raise SystemExit(f"collecting the tests failed ({code}):\n{output.getvalue()}")
     return sorted(collector.rows.values(), key=lambda row: (KINDS.index(row.kind), row.name.lower()))

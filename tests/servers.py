@@ -80,7 +80,9 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], deadline: float
 
 
 @contextmanager
-def running(server: str, app: str, *, startup_timeout: float = 20.0, env: dict[str, str] | None = None) -> Iterator[str]:
+def running(
+    server: str, app: str, *, startup_timeout: float = 20.0, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """Run ``app`` ("module:attribute", importable from the project root) on ``server``; yield ws://host:port."""
     port = free_port()
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),

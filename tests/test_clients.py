@@ -9,18 +9,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, contextmanager
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import anyio
 import httpx
 import pytest
 from channels.testing import WebsocketCommunicator
-from httpx_ws import WebSocketDisconnect as HttpxWebSocketDisconnect
 from httpx_ws import AsyncWebSocketSession, aconnect_ws
+from httpx_ws import WebSocketDisconnect as HttpxWebSocketDisconnect
 from httpx_ws.transport import ASGIWebSocketTransport
 from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
-from typing_extensions import TypeAlias
 
 from examples.frameworks.channels_app import application as channels_application
 from examples.frameworks.handler import app as echo_app
@@ -203,23 +202,27 @@ async def test_channels_communicator_sees_a_refusal() -> None:
 httpx_ws_client = pytest.mark.compat("test client", "httpx-ws ASGIWebSocketTransport")
 
 
-def connect_ws(client: httpx.AsyncClient, subprotocols: list[str] | None = None) -> AbstractAsyncContextManager[AsyncWebSocketSession]:
-    return aconnect_ws("http://127.0.0.1" + PATH, client, subprotocols=subprotocols, session_class=AsyncWebSocketSession)
+def connect_ws(
+    client: httpx.AsyncClient, subprotocols: list[str] | None = None
+) -> AbstractAsyncContextManager[AsyncWebSocketSession]:
+    return aconnect_ws(
+        "http://127.0.0.1" + PATH, client, subprotocols=subprotocols, session_class=AsyncWebSocketSession
+    )
 
 
 @httpx_ws_client
 @pytest.mark.anyio
 @pytest.mark.parametrize(("name", "anyio_backend"), APPS_ON_BACKENDS)
 async def test_httpx_ws_echo(name: str) -> None:
-    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(Watched(APPS[name]))) as client:
-        async with connect_ws(client, OFFERED) as ws:
-            assert ws.subprotocol == "echo.v1"
-            await ws.send_text("hello")
-            assert await ws.receive_text(timeout=LIMIT) == "hello"
-            await ws.send_bytes(b"\x00\x01")
-            assert await ws.receive_bytes(timeout=LIMIT) == b"\x00\x01"
-            await ws.send_text("subprotocol?")
-            assert await ws.receive_text(timeout=LIMIT) == "echo.v1"
+    transport = ASGIWebSocketTransport(Watched(APPS[name]))
+    async with httpx.AsyncClient(transport=transport) as client, connect_ws(client, OFFERED) as ws:
+        assert ws.subprotocol == "echo.v1"
+        await ws.send_text("hello")
+        assert await ws.receive_text(timeout=LIMIT) == "hello"
+        await ws.send_bytes(b"\x00\x01")
+        assert await ws.receive_bytes(timeout=LIMIT) == b"\x00\x01"
+        await ws.send_text("subprotocol?")
+        assert await ws.receive_text(timeout=LIMIT) == "echo.v1"
 
 
 @httpx_ws_client
@@ -227,11 +230,10 @@ async def test_httpx_ws_echo(name: str) -> None:
 @pytest.mark.parametrize(("name", "anyio_backend"), APPS_ON_BACKENDS)
 async def test_httpx_ws_sees_the_app_close(name: str) -> None:
     app = Watched(APPS[name])
-    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app)) as client:
-        async with connect_ws(client) as ws:
-            await ws.send_text("close")
-            with pytest.raises(HttpxWebSocketDisconnect) as caught:
-                await ws.receive_text(timeout=LIMIT)
+    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app)) as client, connect_ws(client) as ws:
+        await ws.send_text("close")
+        with pytest.raises(HttpxWebSocketDisconnect) as caught:
+            await ws.receive_text(timeout=LIMIT)
     assert (caught.value.code, caught.value.reason) == (4000, "bye")
     assert app.ended_cleanly()  # the transport waits for the app when the client exits
 
@@ -267,11 +269,10 @@ def httpx_ws_reader_error_after_client_close() -> Iterator[None]:
 async def test_httpx_ws_close_ends_the_handler(name: str) -> None:
     app = Watched(APPS[name])
     with httpx_ws_reader_error_after_client_close():
-        async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app)) as client:
-            async with connect_ws(client) as ws:
-                await ws.send_text("hi")
-                assert await ws.receive_text(timeout=LIMIT) == "hi"
-                await ws.close(1000)
+        async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app)) as client, connect_ws(client) as ws:
+            await ws.send_text("hi")
+            assert await ws.receive_text(timeout=LIMIT) == "hi"
+            await ws.close(1000)
     assert app.ended_cleanly(LIMIT)
 
 

@@ -7,7 +7,6 @@ it must appear, in order and unbroken, in that file, and some test must import o
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 

@@ -15,7 +15,6 @@ from simple_websocket import (
     Origins,
     OriginsLike,
     Request,
-    websocket_app,
 )
 
 from .helpers import connection

@@ -264,9 +264,13 @@ async def test_iteration_raises_on_an_abnormal_close(code: int) -> None:
         await pair.client.send("a")
         await pair.client.disconnect(code)
         seen: list[object] = []
-        with pytest.raises(ConnectionClosed) as caught:
+
+        async def iterate() -> None:
             async for message in pair.ws:
                 seen.append(message)
+
+        with pytest.raises(ConnectionClosed) as caught:
+            await iterate()
         assert seen == ["a"]
         assert caught.value.reason == code
 

@@ -7,9 +7,7 @@ the message path allocates nothing beyond the payload. Everything else is a smal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
-
-from typing_extensions import TypeAlias
+from typing import TypeAlias
 
 from .typing import Headers
 
@@ -60,8 +58,8 @@ class Deny:
     body: bytes = b""
 
 
-InboundEvent: TypeAlias = Union[Connect, Disconnect, str, bytes]
+InboundEvent: TypeAlias = Connect | Disconnect | str | bytes
 """What the peer can send: a request to connect, a message, or its departure."""
 
-OutboundEvent: TypeAlias = Union[Accept, Close, Deny, str, bytes]
+OutboundEvent: TypeAlias = Accept | Close | Deny | str | bytes
 """What the application can send: an answer to Connect, a message, or a close."""

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Union
-
-from typing_extensions import TypeAlias
+from typing import TypeAlias
 
 from ._events import Deny
 from ._request import Request
@@ -120,7 +118,7 @@ class Origins:
         return f"Origins({', '.join(repr(entry) for entry in entries)}{', ' if entries else ''}{options})"
 
 
-OriginsLike: TypeAlias = Union[Origins, str, Sequence[str]]
+OriginsLike: TypeAlias = Origins | str | Sequence[str]
 """Allowed origins: an ``Origins``, one origin string, or a sequence of them (see ``Origins``)."""
 
 SAME_ORIGIN = Origins(same_host=True)

@@ -99,7 +99,8 @@ class MessageTooBig(ConnectionClosed):
     def __init__(self, size: int, limit: int) -> None:
         self.size = size
         self.limit = limit
-        super().__init__(CloseCode.MESSAGE_TOO_BIG, f"message of {size} bytes exceeds the limit of {limit}", by_peer=False)
+        message = f"message of {size} bytes exceeds the limit of {limit}"
+        super().__init__(CloseCode.MESSAGE_TOO_BIG, message, by_peer=False)
 
 
 class OriginRefused(ConnectionClosed):

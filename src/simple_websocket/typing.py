@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, TypeAlias
 
-from typing_extensions import Never, TypeAlias
+from typing_extensions import Never
 
 if TYPE_CHECKING:
     from ._websocket import WebSocketASGI
 
 __all__ = ["ASGIApp", "ASGIReceive", "ASGISend", "Data", "Handler", "Headers", "HeadersLike", "Scope"]
 
-Data: TypeAlias = Union[str, bytes]
+Data: TypeAlias = str | bytes
 """A whole WebSocket message: ``str`` travels as a text frame, ``bytes`` as a binary frame."""
 
 Headers: TypeAlias = "tuple[tuple[bytes, bytes], ...]"
 """HTTP headers as ASGI carries them: (lower-case name, value) byte pairs, in order."""
 
-HeadersLike: TypeAlias = Union[Mapping[str, str], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]
+HeadersLike: TypeAlias = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 """Extra HTTP headers: a mapping of str, or (name, value) pairs of str or bytes."""
 
 Scope: TypeAlias = Mapping[str, object]

@@ -38,15 +38,24 @@ class Example:
 ROUTE_AND_MOUNT = {"/ws": "/ws", "/mounted/ws": "/mounted/ws"}
 HELLO = {"/": (200, b"WebSocket at /ws")}
 EXAMPLES = [
-    Example("FastAPI", "examples.frameworks.fastapi_app:app", "uvicorn-websockets", ROUTE_AND_MOUNT, {"/": (200, b'{"websocket":"/ws"}')}),
+    Example(
+        "FastAPI", "examples.frameworks.fastapi_app:app", "uvicorn-websockets", ROUTE_AND_MOUNT,
+        {"/": (200, b'{"websocket":"/ws"}')},
+    ),
     Example("Starlette", "examples.frameworks.starlette_app:app", "uvicorn-websockets", ROUTE_AND_MOUNT, HELLO),
-    Example("Litestar", "examples.frameworks.litestar_app:app", "uvicorn-websockets", {"/ws": "/ws", "/mounted/ws": "/ws/"}, HELLO),
+    Example(
+        "Litestar", "examples.frameworks.litestar_app:app", "uvicorn-websockets",
+        {"/ws": "/ws", "/mounted/ws": "/ws/"}, HELLO,
+    ),
     *(
         Example("Quart", "examples.frameworks.quart_app:app", server, {"/ws": "/ws"}, {**HELLO, "/nowhere": (404, b"")})
         for server in ("uvicorn-websockets", "hypercorn-asyncio")
     ),
     *(
-        Example("bare ASGI", "examples.frameworks.bare_app:app", server, {"/": "/", "/any/path": "/any/path"}, {"/": (404, b"Not Found")})
+        Example(
+            "bare ASGI", "examples.frameworks.bare_app:app", server, {"/": "/", "/any/path": "/any/path"},
+            {"/": (404, b"Not Found")},
+        )
         for server in ("uvicorn-websockets", "hypercorn-asyncio")
     ),
 ]
@@ -61,7 +70,11 @@ class Running:
 @pytest.fixture(
     scope="module",
     params=[
-        pytest.param(example, id=f"{example.framework}-{example.server}", marks=pytest.mark.compat("framework", example.framework))
+        pytest.param(
+            example,
+            id=f"{example.framework}-{example.server}",
+            marks=pytest.mark.compat("framework", example.framework),
+        )
         for example in EXAMPLES
     ],
 )
