@@ -190,3 +190,54 @@ async def test_publish_without_a_broker_raises_in_time() -> None:
         async with Broker(backend, publish_timeout=1.0) as broker:
             with pytest.raises(BrokerUnavailable):
                 await broker.publish("room", "into the void")
+
+
+
+async def test_history_then_live_with_nothing_missing_or_repeated(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as broker:
+        for i in range(5):
+            await broker.publish("room", f"[{i}]")
+        async with broker.subscribe("room") as first:
+            await broker.publish("room", '"new"')
+            await take(first, 1)  # this process's reader is past "new 0" now
+            async with broker.subscribe("room", history=3, codec=JSONCodec()) as late:
+                await broker.publish("room", "[1]")
+                events = await take(late, 4)
+        with pytest.raises(InvalidArgument):
+            broker.subscribe("room", history=-1)
+    assert [(e.data, e.seq) for e in events if isinstance(e, Message)] == [([3], 4), ([4], 5), ("new", 6), ([1], 7)]
+
+
+async def test_history_of_a_topic_this_process_does_not_read_yet(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as broker:
+        for i in range(3):
+            await broker.publish("quiet", str(i))
+        async with broker.subscribe("quiet", history=10) as sub:
+            await broker.publish("quiet", "live")
+            events = await take(sub, 4)
+    assert [e.data for e in events if isinstance(e, Message)] == ["0", "1", "2", "live"]
+
+
+async def test_a_topic_added_while_the_reader_waits_is_read(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as broker, broker.subscribe("a") as on_a:
+        await anyio.sleep(0.1)  # the reader is waiting for entries of "a"
+        async with broker.subscribe("b") as on_b:
+            await broker.publish("b", "to b")
+            await broker.publish("a", "to a")
+            [event_b] = await take(on_b, 1)
+            [event_a] = await take(on_a, 1)
+    assert (event_a.topic, event_b.topic) == ("a", "b")
+
+
+async def test_subscriptions_end_when_the_broker_stops(make_backend: BackendFactory) -> None:
+    received: list[Event[object]] = []
+    async with running(make_backend) as broker, broker.subscribe("room") as probe:
+        sub = broker.subscribe("room")
+        await sub.__aenter__()
+        await broker.publish("room", "last words")
+        await take(probe, 1)  # handed to both subscriptions
+    with anyio.fail_after(LIMIT):
+        async for event in sub:  # what was queued, then the end
+            received.append(event)
+    await sub.__aexit__(None, None, None)
+    assert [e.data for e in received if isinstance(e, Message)] == ["last words"]

@@ -85,8 +85,9 @@ class Backend(Protocol):
         """The topic's last seq and members."""
         ...
 
-    async def history(self, topic: str, limit: int) -> Sequence[Entry]:
-        """The topic's last ``limit`` messages (TEXT, BINARY) still held, oldest first."""
+    async def history(self, topic: str, limit: int, *, until: int | None = None) -> Sequence[Entry]:
+        """The topic's last ``limit`` messages (TEXT, BINARY) still held, with ``seq`` up to
+        ``until`` (the newest when None), oldest first."""
         ...
 
     async def join(self, topic: str, member: str, *, owner: str) -> bool:

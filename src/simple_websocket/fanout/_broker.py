@@ -113,6 +113,10 @@ class Broker:
             self._own.clear()
             group.cancel_scope.cancel()
             await group.__aexit__(None, None, None)
+            for read in self._topics.values():
+                for sub in read.subscribers:
+                    sub.end()
+            self._topics.clear()
             await self.backend.__aexit__(None, None, None)
 
     def _check_running(self) -> TaskGroup:
@@ -159,7 +163,9 @@ class Broker:
     # -- subscribe -------------------------------------------------------------------------
 
     @overload
-    def subscribe(self, *topics: str, max_backlog: int = ..., overflow: Overflow = ...) -> Subscription[Data]: ...
+    def subscribe(
+        self, *topics: str, max_backlog: int = ..., overflow: Overflow = ..., history: int = ...
+    ) -> Subscription[Data]: ...
 
     @overload
     def subscribe(
@@ -167,6 +173,7 @@ class Broker:
         *topics: str,
         max_backlog: int = ...,
         overflow: Overflow = ...,
+        history: int = ...,
         codec: Codec[T, str] | Codec[T, bytes],
     ) -> Subscription[T]: ...
 
@@ -175,14 +182,17 @@ class Broker:
         *topics: str,
         max_backlog: int = 256,
         overflow: Overflow = "end",
+        history: int = 0,
         codec: Codec[object, str] | Codec[object, bytes] | None = None,
     ) -> Subscription[object]:
         """Events of ``topics`` from now on; use with ``async with``.
 
         At most ``max_backlog`` events wait for the subscriber; past that, ``overflow`` says what
         happens (``"end"``: the next read raises SlowSubscriber; ``"drop_oldest"``: a Gap reports
-        how many were dropped). With ``codec``, messages' data arrive decoded (DecodeError for a
-        message that cannot be, and the subscription goes on).
+        how many were dropped). ``history``: first the last ``history`` messages of each topic
+        published before the subscription started (as many as the backend still holds), then
+        the live events, with none missing or repeated in between. With ``codec``, messages'
+        data arrive decoded (DecodeError for a message that cannot be, and the subscription goes on).
         """
         if not topics:
             raise InvalidArgument("subscribe() needs at least one topic")
@@ -190,30 +200,44 @@ class Broker:
             raise InvalidArgument(f"max_backlog must be at least 1, got {max_backlog}")
         if overflow not in ("end", "drop_oldest"):
             raise InvalidArgument(f"overflow must be 'end' or 'drop_oldest', got {overflow!r}")
+        if history < 0:
+            raise InvalidArgument(f"history must be 0 or more, got {history}")
         return Subscription(
             topics,
             max_backlog=max_backlog,
             overflow=overflow,
             decode=None if codec is None else codec.decode,
-            register=self._register,
+            register=lambda sub: self._register(sub, history),
             unregister=self._unregister,
         )
 
-    async def _register(self, sub: Subscription[object]) -> None:
+    async def _register(self, sub: Subscription[object], history: int) -> None:
         self._check_running()
         added = False
-        for name in sub.topics:
-            topic = self._topics.get(name)
-            if topic is None:
-                head = await self._retry(lambda name=name: self.backend.head(name))  # type: ignore[misc]  # lambda default binds the loop variable
+        starts: dict[str, int] = {}
+        try:
+            for name in sub.topics:
                 topic = self._topics.get(name)
                 if topic is None:
-                    topic = self._topics[name] = _Topic(head.seq, head.members)
-                    added = True
-            topic.subscribers.append(sub)
-            sub.start(name, topic.members)
-        if added:
-            self._restart_read()
+                    head = await self._retry(lambda name=name: self.backend.head(name))  # type: ignore[misc]  # lambda default binds the loop variable
+                    topic = self._topics.get(name)
+                    if topic is None:
+                        topic = self._topics[name] = _Topic(head.seq, head.members)
+                        added = True
+                # From here on the reader hands this subscription every event after the cursor.
+                topic.subscribers.append(sub)
+                sub.start(name, topic.members)
+                starts[name] = topic.cursor
+            if added:
+                self._restart_read()
+            for name, start in starts.items() if history else ():
+                entries = await self._retry(
+                    lambda name=name, start=start: self.backend.history(name, history, until=start)  # type: ignore[misc]  # lambda defaults bind the loop variables
+                )
+                sub.prepend([Message(name, entry.payload, entry.seq) for entry in entries])
+        except BaseException:
+            self._unregister(sub)
+            raise
 
     def _unregister(self, sub: Subscription[object]) -> None:
         removed = False
@@ -245,32 +269,44 @@ class Broker:
     ) -> Sequence[Message[object]]:
         """The topic's last ``limit`` messages still held (at most the backend's retention), oldest first."""
         self._check_running()
-        entries = await self._retry(lambda: self.backend.history(topic, limit))
+        entries = await self._retry(lambda: self.backend.history(topic, limit, until=None))
         decode: Callable[[Data], object] = (lambda data: data) if codec is None else codec.decode
         return [Message(topic, decode(entry.payload), entry.seq) for entry in entries]
 
     async def join(self, topic: str, member: str) -> bool:
-        """Add ``member`` to the topic's presence, owned by this process; False if it is taken.
+        """Add ``member`` to the topic's presence, owned by this process; False if it is taken
+        (by this process or another).
 
         Every subscriber of the topic sees a Joined event. The member stays until ``leave()``,
         until this Broker exits, or until this process stops answering (then ``Left(lost=True)``).
         """
         self._check_running()
-        await self._stay_alive()
-        joined = await self._retry(lambda: self.backend.join(topic, member, owner=self.owner))
-        if joined:
-            self._own.setdefault(topic, set()).add(member)
+        own = self._own.setdefault(topic, set())
+        if member in own:
+            return False
+        own.add(member)  # held from now on, so that a concurrent join of the same name here fails
+        joined = False
+        try:
+            await self._stay_alive()
+            joined = await self._retry(lambda: self.backend.join(topic, member, owner=self.owner))
+        finally:
+            if not joined:
+                self._disown(topic, member)
         return joined
+
+    def _disown(self, topic: str, member: str) -> None:
+        own = self._own.get(topic)
+        if own is not None:
+            own.discard(member)
+            if not own:
+                del self._own[topic]
 
     async def leave(self, topic: str, member: str) -> bool:
         """Remove ``member`` from the topic's presence; False if this process did not have it."""
         self._check_running()
-        members = self._own.get(topic)
-        if members is None or member not in members:
+        if member not in self._own.get(topic, ()):
             return False
-        members.discard(member)
-        if not members:
-            del self._own[topic]
+        self._disown(topic, member)
         return await self._retry(lambda: self.backend.leave(topic, member, owner=self.owner))
 
     async def members(self, topic: str) -> frozenset[str]:

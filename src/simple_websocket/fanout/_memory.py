@@ -82,13 +82,14 @@ class MemoryBackend:
         stream = self._stream(topic)
         return Head(stream.seq, frozenset(stream.members))
 
-    async def history(self, topic: str, limit: int) -> Sequence[Entry]:
+    async def history(self, topic: str, limit: int, *, until: int | None = None) -> Sequence[Entry]:
         stream = self._streams.get(topic)
         if stream is None or limit <= 0:
             return ()
+        last = stream.seq if until is None else until
         found: list[Entry] = []
         for entry in reversed(stream.entries):
-            if entry.kind is Kind.TEXT or entry.kind is Kind.BINARY:
+            if entry.seq <= last and (entry.kind is Kind.TEXT or entry.kind is Kind.BINARY):
                 found.append(entry)
                 if len(found) == limit:
                     break

@@ -190,13 +190,13 @@ class RedisBackend:
             raise BrokerUnavailable(f"unexpected reply from Redis: {reply!r:.100}")
         return Head(_int(reply[0]), frozenset(_text(member) for member in reply[1]))
 
-    async def history(self, topic: str, limit: int) -> Sequence[Entry]:
-        if limit <= 0:
+    async def history(self, topic: str, limit: int, *, until: int | None = None) -> Sequence[Entry]:
+        if limit <= 0 or (until is not None and until <= 0):
             return ()
         redis = self._redis()
         key = self._keys(topic)[0]
         found: list[Entry] = []
-        end = "+"
+        end = "+" if until is None else f"{until}-0"
         try:
             with anyio.fail_after(self.timeout):
                 while len(found) < limit:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Generic, Literal
 
 import anyio
@@ -34,10 +35,12 @@ class Subscription(Generic[T_co]):
     __slots__ = (
         "_decode",
         "_dropped",
+        "_history",
         "_inbox",
         "_members",
         "_outbox",
         "_overflowed",
+        "_overflow_seen",
         "_register",
         "_unregister",
         "max_backlog",
@@ -64,13 +67,23 @@ class Subscription(Generic[T_co]):
         self._decode = decode
         self._members: dict[str, frozenset[str]] = {}
         self._dropped: dict[str, int] = {}
+        self._history: deque[Message[Data]] = deque()
         self._overflowed = False
+        self._overflow_seen: anyio.Event | None = None
         self._register = register
         self._unregister = unregister
 
     def start(self, topic: str, members: frozenset[str]) -> None:
         """Set a topic's members as they are when this subscription starts receiving it."""
         self._members[topic] = members
+
+    def prepend(self, history: Sequence[Message[Data]]) -> None:
+        """Messages published before the subscription started, yielded before everything else."""
+        self._history.extend(history)
+
+    def end(self) -> None:
+        """No more events will come (the Broker stopped): iteration ends once the backlog is read."""
+        self._outbox.close()
 
     def offer(self, item: _Item) -> bool:
         """Queue an event without waiting; False once the subscription is over."""
@@ -84,12 +97,30 @@ class Subscription(Generic[T_co]):
         if self.overflow == "end":
             self._overflowed = True
             self._outbox.close()
+            if self._overflow_seen is not None:
+                self._overflow_seen.set()
             return False
         oldest, _ = self._inbox.receive_nowait()
         topic = oldest.topic
         self._dropped[topic] = self._dropped.get(topic, 0) + 1
         self._outbox.send_nowait(item)
         return True
+
+    @property
+    def overflowed(self) -> bool:
+        """Whether the backlog overflowed under ``overflow="end"``: the subscription is over."""
+        return self._overflowed
+
+    async def wait_overflowed(self) -> None:
+        """Return once the backlog overflows under ``overflow="end"`` (never under "drop_oldest").
+
+        For a subscriber that may be stuck elsewhere, e.g. in a WebSocket send to a client that
+        stopped reading: run it beside that work and close the connection (1013) when it returns.
+        """
+        if not self._overflowed:
+            if self._overflow_seen is None:
+                self._overflow_seen = anyio.Event()
+            await self._overflow_seen.wait()
 
     def members(self, topic: str) -> frozenset[str]:
         """The topic's members as of the last event this subscription yielded for it."""
@@ -102,6 +133,9 @@ class Subscription(Generic[T_co]):
         """The next event; raises SlowSubscriber once the backlog overflowed under ``end``."""
         if self._overflowed:
             raise SlowSubscriber(self.max_backlog)
+        if self._history:
+            event: Event[Data] = self._history.popleft()
+            return self._decoded(event)
         if self._dropped:
             topic = next(iter(self._dropped))
             return Gap(topic, self._dropped.pop(topic), "overflow")
@@ -112,6 +146,9 @@ class Subscription(Generic[T_co]):
                 raise SlowSubscriber(self.max_backlog) from None
             raise StopAsyncIteration from None
         self._members[event.topic] = members
+        return self._decoded(event)
+
+    def _decoded(self, event: Event[Data]) -> Event[T_co]:
         if type(event) is Message and self._decode is not None:
             return Message(event.topic, self._decode(event.data), event.seq)
         return event  # type: ignore[return-value]  # undecoded, T_co is Data; the other events carry no T_co
