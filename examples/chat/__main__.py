@@ -1,6 +1,8 @@
-"""``python -m examples.chat [port]``: serve the chat on 127.0.0.1 until Ctrl-C.
+"""``python -m examples.chat [port] [--workers N --redis URL]``: serve the chat on 127.0.0.1 until Ctrl-C.
 
-The port comes from the argument, else the PORT environment variable, else 8000.
+The port comes from the argument, else the PORT environment variable, else 8000. One process
+keeps the room in memory. With ``--redis``, the room lives in that Redis server, so every worker
+(``--workers``) and every other process started with the same URL serves the same room.
 """
 
 from __future__ import annotations
@@ -10,16 +12,27 @@ import os
 
 import uvicorn
 
-from .app import app
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m examples.chat", description="Serve the chat demo on 127.0.0.1.")
     parser.add_argument("port", nargs="?", type=int, default=int(os.environ.get("PORT", "8000")),
                         help="TCP port (default: $PORT or 8000)")
-    port: int = parser.parse_args().port
-    print(f"chat demo on http://127.0.0.1:{port} (Ctrl-C stops it)", flush=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (more than one needs --redis)")
+    parser.add_argument("--redis", metavar="URL", default=os.environ.get("CHAT_REDIS_URL"),
+                        help="share the room through this Redis server, e.g. redis://127.0.0.1:6379/0")
+    arguments = parser.parse_args()
+    if arguments.workers < 1:
+        parser.error("--workers must be at least 1")
+    if arguments.workers > 1 and not arguments.redis:
+        parser.error("several workers share one room only through Redis: add --redis redis://127.0.0.1:6379/0")
+    if arguments.redis:
+        os.environ["CHAT_REDIS_URL"] = arguments.redis  # read by each worker when it starts
+    port: int = arguments.port
+    shared = f", room in {arguments.redis}" if arguments.redis else ""
+    workers = f", {arguments.workers} workers" if arguments.workers > 1 else ""
+    print(f"chat demo on http://127.0.0.1:{port} (Ctrl-C stops it){workers}{shared}", flush=True)
+    uvicorn.run("examples.chat.app:app", host="127.0.0.1", port=port, workers=arguments.workers,
+                log_level="warning")
     print("stopped", flush=True)
 
 

@@ -4,35 +4,42 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 import anyio.abc
 import orjson
 import pytest
 
-from examples.chat.app import MAX_MESSAGE_SIZE, MAX_TEXT, SUBPROTOCOLS, chat
-from examples.chat.room import QUEUE_SIZE, Event, Room
+from examples.chat.app import ACK_EVERY, MAX_MESSAGE_SIZE, MAX_TEXT, SUBPROTOCOLS, WINDOW, chat
+from examples.chat.room import QUEUE_SIZE, Payload, Room
 from simple_websocket import Accept, Close, WebSocketASGI
+from simple_websocket.fanout import Broker, MemoryBackend
 from simple_websocket.testing import MemoryClient, memory_pair
 
 pytestmark = pytest.mark.anyio
 
 LIMIT = 10.0
+Event = Payload
 
 
 @dataclass
 class Person:
-    """A test's side of one chat connection."""
+    """A test's side of one chat connection; it acknowledges what it reads unless told not to."""
 
     client: MemoryClient
     accept: Accept
+    acknowledge: bool = True
+    received: int = field(default=0)
 
     async def next(self) -> object:
         """The next thing the server sent: a decoded event, or a Close."""
         sent = await self.client.receive()
         if isinstance(sent, str):
+            self.received += 1
             event: object = orjson.loads(sent)
+            if self.acknowledge and self.received % ACK_EVERY == 0:
+                await self.send({"type": "ack", "received": self.received})
             return event
         return sent
 
@@ -66,43 +73,45 @@ class Person:
 class Chat:
     """One room and the server tasks of everyone connected to it."""
 
-    def __init__(self, room: Room, group: anyio.abc.TaskGroup, join_timeout: float) -> None:
+    def __init__(self, room: Room, group: anyio.abc.TaskGroup, join_timeout: float, ack_timeout: float) -> None:
         self.room = room
         self.group = group
         self.join_timeout = join_timeout
+        self.ack_timeout = ack_timeout
         self.clients: list[MemoryClient] = []
 
     async def connect(self, protocols: Sequence[str] = ("chat.v2", "chat.v1"),
-                      max_buffer: float = float("inf")) -> Person:
+                      max_buffer: float = float("inf"), acknowledge: bool = True) -> Person:
         """Open a connection that has not joined yet."""
         transport, client = memory_pair(subprotocols=protocols, max_buffer=max_buffer)
         self.clients.append(client)
         ws = WebSocketASGI.from_transport(transport, SUBPROTOCOLS, max_message_size=MAX_MESSAGE_SIZE)
-        self.group.start_soon(serve, ws, self.room, self.join_timeout)
+        self.group.start_soon(serve, ws, self.room, self.join_timeout, self.ack_timeout)
         await client.connect()
         accept = await client.receive()
         assert isinstance(accept, Accept)
-        return Person(client, accept)
+        return Person(client, accept, acknowledge)
 
     async def join(self, nick: str, protocols: Sequence[str] = ("chat.v2", "chat.v1"),
-                   max_buffer: float = float("inf")) -> tuple[Person, Event]:
+                   max_buffer: float = float("inf"), acknowledge: bool = True) -> tuple[Person, Event]:
         """Connect and join as ``nick``; return the person and their welcome."""
-        person = await self.connect(protocols, max_buffer)
+        person = await self.connect(protocols, max_buffer, acknowledge)
         await person.send({"type": "join", "nick": nick})
         return person, await person.until(lambda event: event["type"] == "welcome")
 
 
-async def serve(ws: WebSocketASGI, room: Room, join_timeout: float) -> None:
+async def serve(ws: WebSocketASGI, room: Room, join_timeout: float, ack_timeout: float) -> None:
     await ws.open()
-    await chat(ws, room, join_timeout=join_timeout)
+    await chat(ws, room, join_timeout=join_timeout, ack_timeout=ack_timeout)
 
 
 @asynccontextmanager
-async def chat_room(queue_size: int = QUEUE_SIZE, join_timeout: float = LIMIT) -> AsyncIterator[Chat]:
+async def chat_room(queue_size: int = QUEUE_SIZE, join_timeout: float = LIMIT, ack_timeout: float = LIMIT,
+                    backend: MemoryBackend | None = None) -> AsyncIterator[Chat]:
     """A room whose connections all end with the test (everyone still there disconnects)."""
-    with anyio.fail_after(LIMIT):
-        async with anyio.create_task_group() as group:
-            room = Chat(Room(queue_size=queue_size), group, join_timeout)
+    with anyio.fail_after(LIMIT * 2):
+        async with Broker(backend) as broker, anyio.create_task_group() as group:
+            room = Chat(Room(broker, queue_size=queue_size), group, join_timeout, ack_timeout)
             try:
                 yield room
                 for client in room.clients:  # a second Disconnect, for those who left already, goes unread
@@ -120,7 +129,7 @@ async def test_two_people_talk_in_their_own_protocol_and_see_each_other_leave() 
     async with chat_room() as room:
         ann, welcome = await room.join("ann")
         assert ann.accept == Accept("chat.v2")
-        assert welcome == {"type": "welcome", "nick": "ann", "protocol": "chat.v2"}
+        assert welcome == {"type": "welcome", "nick": "ann", "protocol": "chat.v2", "ack": ACK_EVERY}
         bob, welcome = await room.join("bob", protocols=["chat.v1"])
         assert bob.accept == Accept("chat.v1") and welcome["protocol"] == "chat.v1"
         joined = await ann.until(lambda event: event["type"] == "join" and event["nick"] == "bob")
@@ -130,7 +139,7 @@ async def test_two_people_talk_in_their_own_protocol_and_see_each_other_leave() 
         for person in (ann, bob):
             heard = await person.until(is_message)
             assert (heard["nick"], heard["text"]) == ("ann", "hello bob")
-            assert heard["stats"] == {"users": 2, "relayed": 1}
+            assert heard["stats"] == {"users": 2}
             assert ("ts" in heard) is (person is ann)  # chat.v2 has timestamps, chat.v1 none
 
         await bob.client.disconnect(1001)
@@ -156,7 +165,7 @@ async def test_bad_messages_get_an_error_and_the_connection_stays_up() -> None:
             assert error["type"] == "error" and isinstance(error["error"], str)
         await dee.say("still here")
         heard = await dee.until(is_message)
-        assert heard["text"] == "still here" and heard["stats"] == {"users": 1, "relayed": 1}
+        assert heard["text"] == "still here" and heard["stats"] == {"users": 1}
 
 
 async def test_a_client_must_join_with_a_nickname_first() -> None:
@@ -167,15 +176,16 @@ async def test_a_client_must_join_with_a_nickname_first() -> None:
             await eve.client.send(early)
             assert (await eve.until(lambda event: True))["type"] == "error"
         await eve.send({"type": "join", "nick": "  eve "})
-        assert (await eve.until(lambda event: True)) == {"type": "welcome", "nick": "eve", "protocol": "chat.v2"}
-        assert sorted(room.room.members) == ["eve"]
+        welcome = await eve.until(lambda event: True)
+        assert welcome == {"type": "welcome", "nick": "eve", "protocol": "chat.v2", "ack": ACK_EVERY}
+        assert await room.room.stats() == {"users": 1}
 
 
 async def test_a_client_that_does_not_join_in_time_is_closed_with_1008() -> None:
     async with chat_room(join_timeout=0.01) as room:
         idle = await room.connect()
         assert await idle.until_closed() == Close(1008, "join first")
-        assert room.room.members == {}
+        assert await room.room.stats() == {"users": 0}
 
 
 async def test_a_member_that_stops_reading_is_closed_with_1013_and_the_others_keep_going() -> None:
@@ -212,4 +222,55 @@ async def test_a_dropped_connection_counts_as_leaving() -> None:
         bob, _ = await room.join("bob")
         await bob.client.disconnect(1006, "connection lost")
         left = await ann.until(lambda event: event["type"] == "leave")
-        assert (left["nick"], left["reason"], left["stats"]) == ("bob", "left", {"users": 1, "relayed": 0})
+        assert (left["nick"], left["reason"], left["stats"]) == ("bob", "left", {"users": 1})
+
+
+async def test_a_member_that_reads_but_never_acknowledges_is_closed_with_1013() -> None:
+    async with chat_room(ack_timeout=0.2) as room:
+        mute, _ = await room.join("mute", acknowledge=False)
+        talker, _ = await room.join("talker")
+        for number in range(WINDOW + 5):
+            await talker.say(str(number))
+        left = await talker.until(lambda event: event["type"] == "leave")
+        assert (left["nick"], left["reason"]) == ("mute", "too slow")
+        assert await mute.until_closed() == Close(1013, "too slow: messages were not read in time")
+        assert mute.received <= WINDOW  # what it was sent: never more than the window
+
+
+async def test_acknowledgements_must_count_what_was_received() -> None:
+    async with chat_room() as room:
+        ann, _ = await room.join("ann")
+        for bad in ({"type": "ack", "received": 10_000}, {"type": "ack", "received": -1}, {"type": "ack"},
+                    {"type": "ack", "received": True}):
+            await ann.send(bad)
+            error = await ann.until(lambda event: event["type"] == "error")
+            assert "ack" in str(error["error"])
+        await ann.send({"type": "ack", "received": ann.received})
+        await ann.say("acknowledged")
+        assert (await ann.until(is_message))["text"] == "acknowledged"
+
+
+async def test_a_newcomer_sees_the_last_messages_first() -> None:
+    async with chat_room() as room:
+        ann, _ = await room.join("ann")
+        for number in range(25):
+            await ann.say(f"earlier {number}")
+        for _ in range(25):
+            await ann.until(is_message)
+        bob, _ = await room.join("bob")
+        history = [await bob.until(is_message) for _ in range(20)]
+        assert [event["text"] for event in history] == [f"earlier {n}" for n in range(5, 25)]
+        joined = await bob.until(lambda event: event["type"] == "join")
+        assert (joined["nick"], joined["users"], joined["stats"]) == ("bob", ["ann", "bob"], {"users": 2})
+
+
+async def test_two_workers_sharing_a_backend_are_one_room() -> None:
+    shared = MemoryBackend()
+    async with chat_room(backend=shared) as one, chat_room(backend=shared) as two:
+        ann, _ = await one.join("ann")
+        bob, welcome = await two.join("ann")
+        assert welcome["nick"] == "ann-2"  # the name is taken in the other worker
+        await ann.say("across workers")
+        for person in (ann, bob):
+            heard = await person.until(is_message)
+            assert (heard["nick"], heard["text"], heard["users"]) == ("ann", "across workers", ["ann", "ann-2"])

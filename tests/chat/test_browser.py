@@ -62,9 +62,7 @@ def test_people_chat_in_the_browser_and_see_each_other_leave(page_url: str, tmp_
                 page.set_default_timeout(TIMEOUT_MS)
                 page.goto(page_url)
                 expect(page.locator("#protocol")).to_have_text("not connected")
-                expect(page.locator("#stats")).to_have_text(
-                    f"{already_in} user{'' if already_in == 1 else 's'} · 0 messages relayed"
-                )
+                expect(page.locator("#stats")).to_have_text(f"{already_in} user{'' if already_in == 1 else 's'} online")
                 page.fill("#nick", nick)
                 page.click("#join button")
                 expect(page.locator("#protocol")).to_have_text("chat.v2")
@@ -84,14 +82,14 @@ def test_people_chat_in_the_browser_and_see_each_other_leave(page_url: str, tmp_
             expect(ann.locator("#log li.message .nick")).to_have_text(["ann", "bob"])
             expect(ann.locator("#log li.message").last).to_contain_text("hi ann, see you at 9")
             expect(ann.locator("#users li")).to_have_text(["ann", "bob", "cid"])
-            expect(ann.locator("#stats")).to_have_text("3 users · 2 messages relayed")
+            expect(ann.locator("#stats")).to_have_text("3 users online")
 
             crash(browser.new_cdp_session(cid))  # a tab that dies without closing its socket
             expect(ann.locator("#log")).to_contain_text("cid left")
             bob.close()
             expect(ann.locator("#log")).to_contain_text("bob left")
             expect(ann.locator("#users li")).to_have_text(["ann"])
-            expect(ann.locator("#stats")).to_have_text("1 user · 2 messages relayed")
+            expect(ann.locator("#stats")).to_have_text("1 user online")
             expect(ann.locator("#protocol")).to_have_text("chat.v2")
 
             artifacts = ROOT / "test-artifacts"
@@ -136,5 +134,62 @@ def test_a_page_from_another_port_cannot_join_the_chat(page_url: str, other_page
             assert page.evaluate(OPENS, chat_socket) == "refused"
             page.goto(page_url)
             assert page.evaluate(OPENS, chat_socket) == "open"
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """Two chat processes sharing one redis-server: the pages of each, as people would open them."""
+    from ..fanout.redis_server import redis_server
+    from .processes import chat_process
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as redis:
+        env = {"CHAT_NAMESPACE": "browsers"}
+        with chat_process(redis=redis.url, env=env) as first, chat_process(redis=redis.url, env=env) as second:
+            yield first.page, second.page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
+def test_pages_on_two_processes_are_one_room_with_its_history(two_processes: tuple[str, str], tmp_path: Path) -> None:
+    pytest.importorskip("playwright.sync_api", reason="playwright not installed: pip install playwright")
+    from playwright.sync_api import expect, sync_playwright
+
+    assert CHROMIUM is not None
+    first_page, second_page = two_processes
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=ARGS,
+        )
+        try:
+            pages = {}
+            for nick, url in (("ann", first_page), ("bob", second_page)):
+                page = pages[nick] = browser.new_page()
+                page.set_default_timeout(TIMEOUT_MS)
+                page.goto(url)
+                page.fill("#nick", nick)
+                page.click("#join button")
+                expect(page.locator("#log")).to_contain_text(f"you joined as {nick}")
+            ann, bob = pages["ann"], pages["bob"]
+            expect(ann.locator("#users li")).to_have_text(["ann", "bob"])
+            expect(bob.locator("#users li")).to_have_text(["ann", "bob"])
+            ann.fill("#text", "from the first process")
+            ann.press("#text", "Enter")
+            bob.fill("#text", "from the second one")
+            bob.press("#text", "Enter")
+            for page in (ann, bob):
+                expect(page.locator("#log li.message")).to_have_count(2)
+            # One order, whichever process a page is on.
+            assert ann.locator("#log li.message").all_inner_texts() == bob.locator("#log li.message").all_inner_texts()
+
+            cid = browser.new_page()  # joins late, on the first process: the room's history comes first
+            cid.set_default_timeout(TIMEOUT_MS)
+            cid.goto(first_page)
+            cid.fill("#nick", "cid")
+            cid.click("#join button")
+            expect(cid.locator("#log li.message")).to_have_count(2)
+            expect(cid.locator("#log li.message").last).to_contain_text("from the second one")
+            expect(bob.locator("#users li")).to_have_text(["ann", "bob", "cid"])
+            expect(cid.locator("#stats")).to_have_text("3 users online")
         finally:
             browser.close()

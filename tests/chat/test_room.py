@@ -1,140 +1,98 @@
-"""The chat room on its own: membership, broadcast order, and dropping members that fall behind."""
+"""The chat room on its own, over an in-memory Broker: names, what each person sees, statistics."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 
-from examples.chat.room import QUEUE_SIZE, Event, Member, Room
+from examples.chat.room import Member, Payload, Room, View
+from simple_websocket.fanout import Broker, Gap, Left, Message
 
 pytestmark = pytest.mark.anyio
 
-
-class TrackedRoom(Room):
-    """A Room that remembers every member it made, so the test can release their queues."""
-
-    made: list[Member]
-
-    def join(self, wanted: str, protocol: str) -> Member:
-        member = super().join(wanted, protocol)
-        self.made.append(member)
-        return member
+LIMIT = 10.0
 
 
 @pytest.fixture
-def new_room() -> Iterator[Callable[..., Room]]:
-    """Make rooms (``new_room(queue_size=4)``); every member's queue is closed afterwards."""
-    made: list[Member] = []
-
-    def make(queue_size: int = QUEUE_SIZE) -> Room:
-        room = TrackedRoom(queue_size=queue_size)
-        room.made = made
-        return room
-
-    yield make
-    for member in made:
-        member.outbox.close()
-        member.inbox.close()
+async def room() -> AsyncIterator[Room]:
+    with anyio.fail_after(LIMIT):
+        async with Broker() as broker:
+            yield Room(broker, history=3)
 
 
-def queued(member: Member) -> list[Event]:
-    """Everything waiting in ``member``'s queue, oldest first."""
-    events: list[Event] = []
-    while True:
-        try:
-            events.append(member.inbox.receive_nowait())
-        except (anyio.WouldBlock, anyio.EndOfStream):
-            return events
+async def shown(room: Room, member: Member, view: View, count: int) -> list[Payload]:
+    """The next ``count`` events ``member`` is shown (events it is not shown are skipped)."""
+    events: list[Payload] = []
+    with anyio.fail_after(LIMIT):
+        while len(events) < count:
+            shaped = room.shape(await member.events.receive(), view, member)
+            if shaped is not None:
+                events.append(shaped)
+    return events
 
 
-async def test_a_member_is_welcomed_and_everyone_hears_the_join(new_room: Callable[..., Room]) -> None:
-    room = new_room()
-    ann = room.join("ann", "chat.v2")
-    assert queued(ann) == [
-        {"type": "welcome", "nick": "ann", "protocol": "chat.v2"},
-        {"type": "join", "nick": "ann", "users": ["ann"], "stats": {"users": 1, "relayed": 0}},
-    ]
-    bob = room.join("bob", "chat.v1")
-    assert queued(ann) == [
-        {"type": "join", "nick": "bob", "users": ["ann", "bob"], "stats": {"users": 2, "relayed": 0}}
-    ]
-    assert [event["type"] for event in queued(bob)] == ["welcome", "join"]
+async def test_a_member_sees_its_own_join_first(room: Room) -> None:
+    async with room.enter("ann") as ann:
+        assert await shown(room, ann, View(), 1) == [
+            {"type": "join", "nick": "ann", "users": ["ann"], "stats": {"users": 1}}
+        ]
 
 
-async def test_a_taken_nickname_gets_the_first_free_suffix(new_room: Callable[..., Room]) -> None:
-    room = new_room()
-    names = [room.join("ann", "chat.v2").nick for _ in range(3)]
-    assert names == ["ann", "ann-2", "ann-3"]
-    assert sorted(room.members) == ["ann", "ann-2", "ann-3"]
+async def test_a_taken_nickname_gets_the_first_free_suffix(room: Room) -> None:
+    async with room.enter("ann") as first, room.enter("ann") as second, room.enter("ann") as third:
+        assert [first.nick, second.nick, third.nick] == ["ann", "ann-2", "ann-3"]
+        assert await room.stats() == {"users": 3}
+    assert await room.stats() == {"users": 0}
 
 
-async def test_messages_reach_everyone_in_the_order_they_were_said(new_room: Callable[..., Room]) -> None:
-    room = new_room()
-    ann, bob = room.join("ann", "chat.v2"), room.join("bob", "chat.v2")
-    queued(ann), queued(bob)
-    for number in range(5):
-        room.say(ann if number % 2 else bob, f"message {number}")
-    for member in (ann, bob):
-        events = queued(member)
-        assert [(event["nick"], event["text"]) for event in events] == [
+async def test_messages_are_numbered_in_the_order_they_were_said(room: Room) -> None:
+    async with room.enter("ann") as ann, room.enter("bob") as bob:
+        for number in range(5):
+            assert await room.say(ann if number % 2 else bob, f"message {number}") == number + 3  # after 2 joins
+        view = View()
+        events = [e for e in await shown(room, ann, view, 7) if e["type"] == "message"]
+        assert [(e["nick"], e["text"]) for e in events] == [
             ("bob", "message 0"), ("ann", "message 1"), ("bob", "message 2"), ("ann", "message 3"), ("bob", "message 4")
         ]
-        assert [event["stats"] for event in events][-1] == {"users": 2, "relayed": 5}
-        assert all(isinstance(event["ts"], float) for event in events)
+        assert events[-1]["users"] == ["ann", "bob"] and events[-1]["stats"] == {"users": 2}
+        assert all(isinstance(e["ts"], float) for e in events)
+        assert await room.stats() == {"users": 2}
 
 
-async def test_leaving_is_announced_once_and_closes_the_queue(new_room: Callable[..., Room]) -> None:
-    room = new_room()
-    ann, bob = room.join("ann", "chat.v2"), room.join("bob", "chat.v2")
-    queued(ann)
-    room.leave(bob, "left")
-    room.leave(bob, "left")
-    assert queued(ann) == [{"type": "leave", "nick": "bob", "reason": "left", "users": ["ann"],
-                            "stats": {"users": 1, "relayed": 0}}]
-    assert [event["type"] for event in queued(bob)] == ["welcome", "join"]
-    with pytest.raises(anyio.EndOfStream):
-        bob.inbox.receive_nowait()
+async def test_the_reason_for_leaving_reaches_the_others(room: Room) -> None:
+    async with room.enter("ann") as ann:
+        async with room.enter("bob") as bob:
+            bob.reason = "too slow"
+        async with room.enter("cid"):
+            pass
+        events = await shown(room, ann, View(), 5)
+    assert [(e["type"], e["nick"], e.get("reason")) for e in events] == [
+        ("join", "ann", None), ("join", "bob", None), ("leave", "bob", "too slow"), ("join", "cid", None),
+        ("leave", "cid", "left"),
+    ]
+    assert events[-1]["users"] == ["ann"]
 
 
-async def test_a_full_queue_drops_its_member_and_the_rest_keep_receiving(new_room: Callable[..., Room]) -> None:
-    room = new_room(queue_size=4)
-    sleeper = room.join("sleeper", "chat.v2")  # never drained: welcome and its own join already queued
-    talker = room.join("talker", "chat.v2")
-    for number in range(4):
-        room.say(talker, str(number))
-        queued(talker)
-    assert sleeper.dropped.is_set()
-    assert "sleeper" not in room.members
-    room.say(talker, "after")
-    events = queued(talker)
-    assert events[-1]["text"] == "after" and events[-1]["users"] == ["talker"]
-    assert len(queued(sleeper)) == 4  # what it had queued before it was dropped, nothing after
-
-
-async def test_the_drop_is_announced_as_too_slow(new_room: Callable[..., Room]) -> None:
-    room = new_room(queue_size=4)
-    sleeper = room.join("sleeper", "chat.v2")
-    talker = room.join("talker", "chat.v2")
-    queued(talker)
-    room.say(talker, "fills the sleeper's queue")
-    assert not sleeper.dropped.is_set()
-    room.say(talker, "one too many")
-    assert [(event["type"], event["nick"], event.get("reason")) for event in queued(talker)] == [
-        ("message", "talker", None), ("message", "talker", None), ("leave", "sleeper", "too slow")
+async def test_a_newcomer_gets_the_last_messages_before_its_join(room: Room) -> None:
+    async with room.enter("ann") as ann:
+        for number in range(5):
+            await room.say(ann, str(number))
+        await shown(room, ann, View(), 6)  # this worker has read them all: they are history now
+        async with room.enter("bob") as bob:
+            events = await shown(room, bob, View(), 4)
+    assert [(e["type"], e["nick"], e.get("text")) for e in events] == [
+        ("message", "ann", "2"), ("message", "ann", "3"), ("message", "ann", "4"), ("join", "bob", None)
     ]
 
 
-async def test_tell_reaches_one_member_and_never_blocks(new_room: Callable[..., Room]) -> None:
-    room = new_room(queue_size=2)
-    bob = room.join("bob", "chat.v2")
-    queued(bob)
-    room.tell(bob, {"type": "error", "error": "just for bob"})
-    room.tell(bob, {"type": "error", "error": "still for bob"})
-    room.tell(bob, {"type": "error", "error": "no room left: not sent"})
-    assert [event["error"] for event in queued(bob)] == ["just for bob", "still for bob"]
-    assert not bob.dropped.is_set() and "bob" in room.members
-    room.leave(bob, "left")
-    room.tell(bob, {"type": "error", "error": "bob is gone: not sent"})
-    assert queued(bob) == []
+async def test_lost_members_gaps_and_foreign_messages_are_shown_sensibly(room: Room) -> None:
+    async with room.enter("ann") as ann:
+        view = View()
+        lost = room.shape(Left(room.topic, "ghost", 9, lost=True), view, ann)
+        gap = room.shape(Gap(room.topic, 3, "retention"), view, ann)
+        foreign = room.shape(Message(room.topic, b"\xff not json", 4), view, ann)
+    assert lost is not None and (lost["type"], lost["reason"]) == ("leave", "lost")
+    assert gap is not None and (gap["type"], gap["missed"]) == ("gap", 3)
+    assert foreign is not None and (foreign["nick"], foreign["text"]) == (None, None)
