@@ -12,7 +12,8 @@ methods with these guarantees:
   lost reply) stores one entry and returns its ``seq`` both times.
 - ``read`` returns entries with ``seq`` above each topic's cursor, in order, and may return early
   with nothing; it never returns a ``seq`` twice for the same cursor. It must be cancellable.
-- ``head`` returns the topic's last ``seq`` and its members as one consistent snapshot.
+- ``head`` returns the topic's last ``seq``, its members and its epoch as one consistent snapshot;
+  the epoch stays the same for as long as the topic's data does.
 - ``join``/``leave`` change the presence table and append the matching entry in the same atomic
   step, so that every reader sees membership change at the same position of the stream.
 - ``heartbeat``/``reap``: an owner that stops calling ``heartbeat`` for ``ttl`` seconds is dead;
@@ -56,10 +57,15 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """A topic's last ``seq`` (0 when nothing was ever appended) and its members, at that point."""
+    """A topic's last ``seq`` (0 when nothing was ever appended) and its members, at that point.
+
+    ``epoch`` names the topic's data: it changes only when the backend lost it (a Redis restarted
+    without persistence), which tells readers that the numbering started again.
+    """
 
     seq: int
     members: frozenset[str]
+    epoch: str
 
 
 class Backend(Protocol):

@@ -38,6 +38,7 @@ class _Topic:
 
     cursor: int
     members: frozenset[str]
+    epoch: str
     subscribers: list[Subscription[object]] = field(default_factory=list)
 
 
@@ -222,7 +223,7 @@ class Broker:
                     head = await self._retry(lambda name=name: self.backend.head(name))  # type: ignore[misc]  # lambda default binds the loop variable
                     topic = self._topics.get(name)
                     if topic is None:
-                        topic = self._topics[name] = _Topic(head.seq, head.members)
+                        topic = self._topics[name] = _Topic(head.seq, head.members, head.epoch)
                         added = True
                 # From here on the reader hands this subscription every event after the cursor.
                 topic.subscribers.append(sub)
@@ -364,8 +365,8 @@ class Broker:
         """After an outage: notice a backend that lost its data, and restore this process's members."""
         for name, topic in list(self._topics.items()):
             head = await self.backend.head(name)
-            if head.seq < topic.cursor:
-                topic.cursor, topic.members = head.seq, head.members
+            if head.epoch != topic.epoch:  # the backend lost the topic's data: its numbering starts again
+                topic.cursor, topic.members, topic.epoch = 0, frozenset(), head.epoch
                 self._fan(topic, Gap(name, None, "reset"))
         await self._heartbeat()
         for name, members in list(self._own.items()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 
@@ -36,6 +37,7 @@ class MemoryBackend:
         self.retention = retention
         self._streams: dict[str, _Stream] = {}
         self._appended = anyio.Event()
+        self._epoch = uuid.uuid4().hex  # this object's data lives exactly as long as the object
 
     async def __aenter__(self) -> Self:
         return self
@@ -80,7 +82,7 @@ class MemoryBackend:
 
     async def head(self, topic: str) -> Head:
         stream = self._stream(topic)
-        return Head(stream.seq, frozenset(stream.members))
+        return Head(stream.seq, frozenset(stream.members), self._epoch)
 
     async def history(self, topic: str, limit: int, *, until: int | None = None) -> Sequence[Entry]:
         stream = self._streams.get(topic)

@@ -17,51 +17,65 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisBackend"]
 
-# Every script appends with an explicit id "<seq>-0", seq coming from the topic's counter in the
-# same atomic step: ids are 1, 2, 3... so a reader tells a gap from the numbers alone.
-_APPEND = """
-local done = redis.call('GET', KEYS[3])
+# Every script works on one topic's keys: KEYS[1] its stream, KEYS[2] its entry counter, KEYS[3] its
+# members (member -> owner), KEYS[4] its epoch. Entries are appended with an explicit id "<seq>-0",
+# seq coming from the counter in the same atomic step: ids are 1, 2, 3... so a reader tells a gap
+# from the numbers alone. The epoch is set when the topic's data is created (by its first entry or
+# the first look at it): a Redis that lost its data gets a new epoch, which readers notice.
+_TOPIC = """
+local function epoch()
+  local now = redis.call('TIME')
+  redis.call('SET', KEYS[4], now[1] .. '.' .. now[2], 'NX')
+end
+local function add(retention, kind, data)
+  local seq = redis.call('INCR', KEYS[2])
+  if seq == 1 then epoch() end
+  redis.call('XADD', KEYS[1], 'MAXLEN', retention, seq .. '-0', 'k', kind, 'd', data)
+  return seq
+end
+"""
+
+# KEYS[5]: the publish's key, remembered for the dedup window so that a retry appends nothing.
+_APPEND = _TOPIC + """
+local done = redis.call('GET', KEYS[5])
 if done then return tonumber(done) end
-local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 'k', ARGV[2], 'd', ARGV[3])
-redis.call('SET', KEYS[3], seq, 'PX', ARGV[4])
+local seq = add(ARGV[1], ARGV[2], ARGV[3])
+redis.call('SET', KEYS[5], seq, 'PX', ARGV[4])
 return seq
 """
 
-_HEAD = """
-return {redis.call('GET', KEYS[1]) or '0', redis.call('HKEYS', KEYS[2])}
+_HEAD = _TOPIC + """
+epoch()
+return {redis.call('GET', KEYS[2]) or '0', redis.call('HKEYS', KEYS[3]), redis.call('GET', KEYS[4])}
 """
 
-_JOIN = """
+_JOIN = _TOPIC + """
 local owner = redis.call('HGET', KEYS[3], ARGV[2])
 if owner then
   if owner == ARGV[3] then return 1 end
   return 0
 end
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
-local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 'k', ARGV[4], 'd', ARGV[2])
+add(ARGV[1], ARGV[4], ARGV[2])
 return 1
 """
 
-_LEAVE = """
+_LEAVE = _TOPIC + """
 if redis.call('HGET', KEYS[3], ARGV[2]) ~= ARGV[3] then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[2])
-local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 'k', ARGV[4], 'd', ARGV[2])
+add(ARGV[1], ARGV[4], ARGV[2])
 return 1
 """
 
 # Owners' liveness keys are named from the hash's values, so this backend needs one Redis server
-# (or a cluster-free setup): the script touches keys it cannot declare in advance.
-_REAP = """
+# (not a cluster): the script touches keys it cannot declare in advance.
+_REAP = _TOPIC + """
 local fields = redis.call('HGETALL', KEYS[3])
 local reaped = 0
 for i = 1, #fields, 2 do
   if redis.call('EXISTS', ARGV[2] .. fields[i + 1]) == 0 then
     redis.call('HDEL', KEYS[3], fields[i])
-    local seq = redis.call('INCR', KEYS[2])
-    redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 'k', ARGV[3], 'd', fields[i])
+    add(ARGV[1], ARGV[3], fields[i])
     reaped = reaped + 1
   end
 end
@@ -112,8 +126,13 @@ class RedisBackend:
             raise ImportError(
                 "RedisBackend needs coredis: pip install 'simple-websocket-asgi[redis]'"
             ) from error
+        from coredis.retry import NoRetryPolicy
+
+        # No retries inside coredis: a lost connection must reach the Broker, which retries with
+        # backoff, deduplicates publishes and, after an outage, checks whether Redis lost its data.
         client = coredis.Redis.from_url(
-            self.url, decode_responses=False, connect_timeout=self.timeout, stream_timeout=None
+            self.url, decode_responses=False, connect_timeout=self.timeout, stream_timeout=None,
+            retry_policy=NoRetryPolicy(),
         )
         await client.__aenter__()
         self._client = client
@@ -141,7 +160,7 @@ class RedisBackend:
 
     def _keys(self, topic: str) -> list[str]:
         base = f"{self.namespace}:t:{topic}"
-        return [f"{base}:stream", f"{base}:seq", f"{base}:members"]
+        return [f"{base}:stream", f"{base}:seq", f"{base}:members", f"{base}:epoch"]
 
     async def _script(self, name: str, keys: list[str], args: list[str | bytes | int]) -> object:
         self._redis()
@@ -158,8 +177,7 @@ class RedisBackend:
     async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> int:
         dedup = f"{self.namespace}:k:{key}"
         window = math.ceil(self.dedup_window * 1000)
-        stream, counter, _ = self._keys(topic)
-        seq = await self._script("append", [stream, counter, dedup], [self.retention, int(kind), payload, window])
+        seq = await self._script("append", [*self._keys(topic), dedup], [self.retention, int(kind), payload, window])
         return _int(seq)
 
     async def read(self, cursors: Mapping[str, int], *, timeout: float) -> Sequence[Entry]:
@@ -184,11 +202,10 @@ class RedisBackend:
         return entries
 
     async def head(self, topic: str) -> Head:
-        keys = self._keys(topic)
-        reply = await self._script("head", [keys[1], keys[2]], [])
-        if not isinstance(reply, list) or len(reply) != 2 or not isinstance(reply[1], list):
+        reply = await self._script("head", self._keys(topic), [])
+        if not isinstance(reply, list) or len(reply) != 3 or not isinstance(reply[1], list):
             raise BrokerUnavailable(f"unexpected reply from Redis: {reply!r:.100}")
-        return Head(_int(reply[0]), frozenset(_text(member) for member in reply[1]))
+        return Head(_int(reply[0]), frozenset(_text(member) for member in reply[1]), _text(reply[2]))
 
     async def history(self, topic: str, limit: int, *, until: int | None = None) -> Sequence[Entry]:
         if limit <= 0 or (until is not None and until <= 0):
