@@ -241,3 +241,22 @@ async def test_subscriptions_end_when_the_broker_stops(make_backend: BackendFact
             received.append(event)
     await sub.__aexit__(None, None, None)
     assert [e.data for e in received if isinstance(e, Message)] == ["last words"]
+
+
+async def test_a_batch_longer_than_the_backlog_reaches_a_subscriber_that_keeps_up(make_backend: BackendFactory) -> None:
+    received: list[Event[object]] = []
+    async with running(make_backend) as reader, running(make_backend) as writer:
+        async with reader.subscribe("feed", max_backlog=4) as sub:
+
+            async def consume() -> None:
+                async for event in sub:
+                    received.append(event)
+                    if len(received) == 50:
+                        return
+
+            with anyio.fail_after(LIMIT):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(consume)
+                    for i in range(50):  # no pause between them: the reader gets them in batches
+                        await writer.publish("feed", str(i))
+    assert [e.data for e in received if isinstance(e, Message)] == [str(i) for i in range(50)]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar, overload
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 from typing_extensions import Self
 
@@ -359,6 +360,10 @@ class Broker:
                 cut_off, delay = False, _BACKOFF_FIRST
                 for entry in entries:
                     self._dispatch(entry)
+                    if len(entries) > 1:
+                        # Let the subscribers take each entry before the next one: a batch longer
+                        # than their backlog must not overflow subscribers that keep up.
+                        await anyio.lowlevel.checkpoint()
             self._reading = None
 
     async def _resync(self) -> None:
