@@ -204,6 +204,7 @@ async def test_http_gets_426_and_lifespan_is_acknowledged() -> None:
     async with calling(app, {"type": "lifespan"}) as peer:
         await peer.put({"type": "lifespan.startup"})
         assert await peer.next() == {"type": "lifespan.startup.complete"}
+        await peer.put({"type": "lifespan.something_new"})  # a later ASGI version's: ignored
         await peer.put({"type": "lifespan.shutdown"})
         assert await peer.next() == {"type": "lifespan.shutdown.complete"}
     assert peer.outcome == []

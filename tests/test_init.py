@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 
 import simple_websocket
 
+ROOT = Path(__file__).resolve().parent.parent
 
-@pytest.mark.parametrize("module", ["simple_websocket", "simple_websocket.exceptions", "simple_websocket.typing",
-                                    "simple_websocket.testing", "simple_websocket.fanout"])
+
+PUBLIC_MODULES = [
+    "simple_websocket",
+    "simple_websocket.codecs",
+    "simple_websocket.codecs.json",
+    "simple_websocket.codecs.msgpack",
+    "simple_websocket.exceptions",
+    "simple_websocket.fanout",
+    "simple_websocket.testing",
+    "simple_websocket.typing",
+]
+"""The modules documented in the API reference (docs/api/), one page each."""
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES)
 def test_all_names_exist_and_are_sorted(module: str) -> None:
     namespace = importlib.import_module(module)
     names = namespace.__all__
@@ -31,3 +46,15 @@ def test_simple_websocket_compatible_names() -> None:
 
     assert callable(WebSocketASGI.accept)
     assert issubclass(ConnectionClosed, Exception)
+
+
+@pytest.mark.parametrize("module", ["simple_websocket.codecs", "simple_websocket.fanout"])
+def test_lazy_modules_refuse_unknown_names(module: str) -> None:
+    namespace = importlib.import_module(module)
+    with pytest.raises(AttributeError, match=f"module '{module}' has no attribute 'Nothing'"):
+        namespace.Nothing  # noqa: B018  # the attribute access is the test
+
+
+def test_every_public_module_has_a_reference_page() -> None:
+    pages = {path.stem for path in (ROOT / "docs" / "api").glob("*.md")}
+    assert pages == {module.removeprefix("simple_websocket.") for module in PUBLIC_MODULES}

@@ -58,3 +58,17 @@ def test_junk_headers_and_subprotocols_are_skipped() -> None:
     )
     assert request.headers == ((b"a", b"1"), (b"c", b"3"))
     assert request.subprotocols == ("a", "b")
+
+
+def test_pairs_and_names_of_the_wrong_types_are_skipped() -> None:
+    request = Request.from_scope(
+        {
+            "type": "websocket",
+            "headers": [(b"a", 1), (None, b"2"), [b"b", "2"], (b"c", b"3", b"extra"), b"ab"],
+            "subprotocols": ["x", b"y", None, "z, w"],
+        }
+    )
+    assert request.headers == ((b"b", b"2"),)
+    assert request.subprotocols == ("x", "z", "w")
+    request = Request.from_scope({"type": "websocket", "headers": b"a: 1", "subprotocols": 7})
+    assert (request.headers, request.subprotocols) == ((), ())

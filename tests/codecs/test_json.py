@@ -65,6 +65,8 @@ def test_default_hook_and_encode_errors() -> None:
         JSONCodec().encode({1: "x"})  # non-str keys need the option
     with pytest.raises(EncodeError):
         JSONCodec().encode(2**64)
+    with pytest.raises(EncodeError, match="cannot encode as JSON"):
+        JSONBinaryCodec().encode(Opaque())
 
 
 @pytest.mark.parametrize(
