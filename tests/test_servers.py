@@ -31,13 +31,22 @@ QUIRKS: dict[str, set[str]] = {
         "drops the client's close reason",
         "no denial response",
         "sends close codes 1000 and 3000-4999 only",
+        "buffers without limit what a client does not read: send never blocks",  # tests/soak/test_hostile.py
     },
-    "granian": {"accepts sends to a gone client silently", "drops accept headers", "drops the client's close reason"},
+    "granian": {
+        "accepts sends to a gone client silently",
+        "drops accept headers",
+        "drops the client's close reason",
+        # tests/soak/test_hostile.py:
+        "loses the message a cancelled receive was taking: receive(timeout=...) can lose messages",
+        "may reset a client that is still sending instead of finishing the close",
+    },
     "hypercorn-asyncio": {"accepts sends to a gone client silently", "reports a client's close as 1006"},
     "hypercorn-trio": {
         "accepts sends to a gone client silently",
         "its worker dies when a client's close crosses the app's close",
         "reports a client's close as 1006",
+        "a send blocked on a client that does not read cannot be cancelled",  # tests/soak/test_hostile.py
     },
 }
 """What each server is known not to do; a server missing here does everything."""
