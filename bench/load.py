@@ -43,6 +43,8 @@ class Scenario:
 
 SCENARIOS = {
     "echo": Scenario("echo.js", "bench.echo_apps:app", {"raw ASGI": "/raw", "simple_websocket": "/ours"}),
+    # The chat demo has no raw ASGI twin: its figures stand alone (try --vus 100).
+    "chat": Scenario("chat.js", "examples.chat.app:app", {"simple_websocket": "/ws"}),
 }
 
 
@@ -73,19 +75,27 @@ def k6_binary() -> str:
     return found
 
 
+class K6Failed(RuntimeError):
+    """k6 exited with an error or did not finish in time."""
+
+
 def run_k6(script: str, url: str, summary: Path, settings: dict[str, str], timeout: float) -> Result:
-    """One k6 run; its summary read back from ``summary``."""
+    """One k6 run; its summary read back from ``summary``. Raises K6Failed."""
     command = [k6_binary(), "run", "--quiet", "--no-color", "--no-usage-report"]
     for key, value in {"URL": url, "SUMMARY": str(summary), **settings}.items():
         command += ["-e", f"{key}={value}"]
     command.append(str(K6_DIR / script))
     summary.parent.mkdir(parents=True, exist_ok=True)
+    summary.unlink(missing_ok=True)
     started = time.monotonic()
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
-                               env={**os.environ, "K6_NO_USAGE_REPORT": "true"})
+    try:
+        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+                                   env={**os.environ, "K6_NO_USAGE_REPORT": "true"})
+    except subprocess.TimeoutExpired as expired:  # subprocess.run has killed it
+        raise K6Failed(f"k6 did not finish within {timeout:.0f} s") from expired
     if completed.returncode != 0:
         output = f"{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
-        raise RuntimeError(f"k6 failed ({completed.returncode}):\n{output}")
+        raise K6Failed(f"k6 failed ({completed.returncode}):\n{output}")
     return parse(json.loads(summary.read_text()), time.monotonic() - started)
 
 
@@ -103,16 +113,28 @@ def parse(data: dict[str, object], wall: float) -> Result:
     duration_ms = state.get("testRunDurationMs") if isinstance(state, dict) else None
     seconds = float(duration_ms) / 1000 if isinstance(duration_ms, (int, float)) else wall
     return Result(
-        sessions=int(value("echo_sessions", "count")),
-        messages=int(value("echo_messages", "count")),
-        errors=int(value("echo_errors", "count")),
+        sessions=int(value("load_sessions", "count")),
+        messages=int(value("load_messages", "count")),
+        errors=int(value("load_errors", "count")),
         seconds=seconds,
-        p95=value("echo_latency", "p(95)"),
-        p99=value("echo_latency", "p(99)"),
+        p95=value("load_latency", "p(95)"),
+        p99=value("load_latency", "p(99)"),
     )
 
 
-def table(results: dict[str, dict[str, Result]], scenario: Scenario, settings: dict[str, str]) -> str:
+def seconds(duration: str) -> float:
+    """A k6 duration such as "10s", "2m" or "1m30s", in seconds."""
+    total, number = 0.0, ""
+    for char in duration:
+        if char.isdigit() or char == ".":
+            number += char
+        else:
+            total += float(number) * {"s": 1, "m": 60, "h": 3600}[char]
+            number = ""
+    return total + (float(number) if number else 0.0)
+
+
+def table(results: dict[str, dict[str, Result | None]], scenario: Scenario, settings: dict[str, str]) -> str:
     lines = [
         f"k6 `{scenario.script}`: up to {settings['VUS']} virtual users (ramp {settings['RAMP']}, hold "
         f"{settings['HOLD']}), {settings['MESSAGES']} messages per session",
@@ -122,12 +144,15 @@ def table(results: dict[str, dict[str, Result]], scenario: Scenario, settings: d
     ]
     for server, per_app in results.items():
         for name, result in per_app.items():
+            if result is None:
+                lines.append(f"| {server} | {name} | k6 did not finish: see the messages above | | | | |")
+                continue
             lines.append(
                 f"| {server} | {name} | {result.sessions_per_second:,.0f} | {result.messages_per_second:,.0f} | "
                 f"{result.p95:.0f} ms | {result.p99:.0f} ms | {result.errors} |"
             )
-        if set(per_app) == {"raw ASGI", "simple_websocket"}:
-            raw, ours = per_app["raw ASGI"], per_app["simple_websocket"]
+        raw, ours = per_app.get("raw ASGI"), per_app.get("simple_websocket")
+        if raw is not None and ours is not None:
             lines.append(
                 f"| {server} | ours / raw | {ours.sessions_per_second / raw.sessions_per_second:.2f} | "
                 f"{ours.messages_per_second / raw.messages_per_second:.2f} | "
@@ -137,9 +162,9 @@ def table(results: dict[str, dict[str, Result]], scenario: Scenario, settings: d
     return "\n".join(lines)
 
 
-def best(results: list[Result]) -> Result:
+def best(results: list[Result]) -> Result | None:
     """The round with the most messages per second (a shared machine only ever slows a run down)."""
-    return max(results, key=lambda result: result.messages_per_second)
+    return max(results, key=lambda result: result.messages_per_second, default=None)
 
 
 def main() -> None:
@@ -160,7 +185,9 @@ def main() -> None:
         parser.error(f"unknown server(s): {', '.join(unknown)}")
     scenario = SCENARIOS[args.scenario]
     settings = {"VUS": str(args.vus), "RAMP": args.ramp, "HOLD": args.hold, "MESSAGES": str(args.messages)}
-    results: dict[str, dict[str, Result]] = {}
+    results: dict[str, dict[str, Result | None]] = {}
+    # ramp up, hold, ramp down, graceful stop, and k6's start: anything longer is a hang
+    timeout = seconds(args.ramp) + seconds(args.hold) + 2 + 20 + 30
     for server_number, server in enumerate(servers):
         rounds: dict[str, list[Result]] = {name: [] for name in scenario.paths}
         with running(server, scenario.app) as base:
@@ -170,7 +197,11 @@ def main() -> None:
                     order.reverse()  # neither always goes first
                 for name in order:
                     summary = OUT / f"{args.scenario}-{server}-{name.replace(' ', '-')}-{round_number}.json"
-                    result = run_k6(scenario.script, base + scenario.paths[name], summary, settings, timeout=900)
+                    try:
+                        result = run_k6(scenario.script, base + scenario.paths[name], summary, settings, timeout)
+                    except K6Failed as failed:
+                        print(f"{server} {name} round {round_number}: {failed}", file=sys.stderr, flush=True)
+                        continue
                     rounds[name].append(result)
                     print(f"{server} {name} round {round_number}: {result.messages_per_second:,.0f} messages/s, "
                           f"p99 {result.p99:.0f} ms, {result.errors} errors", file=sys.stderr, flush=True)

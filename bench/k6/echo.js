@@ -4,7 +4,7 @@
 //
 //   k6 run -e URL=ws://127.0.0.1:8000/ours -e SUMMARY=out.json bench/k6/echo.js
 //
-// Reported (see bench/load.py): echo_sessions, echo_messages, echo_errors, echo_latency
+// Reported (see bench/load.py): load_sessions, load_messages, load_errors, load_latency
 // (from send to echo, in ms: k6's clock has millisecond resolution).
 import { WebSocket } from 'k6/experimental/websockets';
 import { Counter, Trend } from 'k6/metrics';
@@ -17,10 +17,10 @@ const MESSAGES = parseInt(__ENV.MESSAGES || '20', 10);
 const SESSION_TIMEOUT_MS = parseInt(__ENV.SESSION_TIMEOUT_MS || '10000', 10);
 const PADDING = 'x'.repeat(parseInt(__ENV.SIZE || '64', 10));
 
-const latency = new Trend('echo_latency', true);
-const messages = new Counter('echo_messages');
-const sessions = new Counter('echo_sessions');
-const errors = new Counter('echo_errors');
+const latency = new Trend('load_latency', true);
+const messages = new Counter('load_messages');
+const sessions = new Counter('load_sessions');
+const errors = new Counter('load_errors');
 
 export const options = {
   scenarios: {
@@ -113,10 +113,7 @@ export default function () {
     messages.add(1);
     next();
   };
-  ws.onerror = () => {
-    fail('error');
-    clearTimeout(deadline);
-  };
+  ws.onerror = () => fail('error');
   ws.onclose = () => {
     clearTimeout(deadline);
     if (!done) {
