@@ -39,7 +39,6 @@ QUIRKS: dict[str, set[str]] = {
         "drops the client's close reason",
         # tests/soak/test_hostile.py:
         "loses the message a cancelled receive was taking: receive(timeout=...) can lose messages",
-        "may reset a client that is still sending instead of finishing the close",
     },
     "hypercorn-asyncio": {"accepts sends to a gone client silently", "reports a client's close as 1006"},
     "hypercorn-trio": {
