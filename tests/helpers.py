@@ -8,11 +8,17 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from simple_websocket import Accept, ConnectionClosed, WebSocketASGI
+from simple_websocket import Accept, Close, Connect, ConnectionClosed, Deny, Disconnect, WebSocketASGI
 from simple_websocket.testing import MemoryClient, MemoryTransport, memory_pair
 
 #: Upper bound for any single test's wait on the other side.
 LIMIT = 5.0
+
+#: The message path connection() drives: "transport" (WebSocketASGI.from_transport() over the
+#: MemoryTransport) or "asgi" (WebSocketASGI over ASGI callables bridged to that transport:
+#: the path that reads and writes ASGI dicts in place). The ``message_path`` fixture of a test
+#: module sets it, to run each test over both.
+MESSAGE_PATH = "transport"
 
 
 @dataclass
@@ -39,8 +45,62 @@ async def connection(
         scope, subprotocols=subprotocols, max_buffer=max_buffer, silent_after_disconnect=silent_after_disconnect
     )
     with client, anyio.fail_after(LIMIT):
-        ws = WebSocketASGI.from_transport(transport, server_subprotocols, max_message_size=max_message_size)
+        if MESSAGE_PATH == "asgi":
+            receive, send = asgi_bridge(transport)
+            # The bridge answers a Deny as the HTTP response extension does.
+            asgi_scope = {"extensions": {"websocket.http.response": {}}, **transport.scope}
+            ws = WebSocketASGI(asgi_scope, receive, send, server_subprotocols, max_message_size=max_message_size)
+        else:
+            ws = WebSocketASGI.from_transport(transport, server_subprotocols, max_message_size=max_message_size)
         yield Pair(ws, client, transport)
+
+
+def asgi_bridge(
+    transport: MemoryTransport,
+) -> tuple[Callable[[], Awaitable[Mapping[str, object]]], Callable[[dict[str, object]], Awaitable[None]]]:
+    """An ASGI server's receive and send over ``transport``: events become ASGI dicts and back.
+
+    Items that are not events (``MemoryClient.send_raw``) are handed over as they are.
+    """
+    start: dict[str, object] = {}
+
+    async def receive() -> Mapping[str, object]:
+        item = await transport.receive()
+        if not isinstance(item, (Connect, Disconnect, str, bytes)):
+            return item  # type: ignore[return-value]  # ill-formed on purpose: the test's choice
+        event = transport.parse(item)  # also marks a Disconnect as seen
+        if isinstance(event, Connect):
+            return {"type": "websocket.connect"}
+        if isinstance(event, Disconnect):
+            return {"type": "websocket.disconnect", "code": event.code, "reason": event.reason}
+        return {"type": "websocket.receive", "text" if isinstance(event, str) else "bytes": event}
+
+    async def send(message: dict[str, object]) -> None:
+        kind = message["type"]
+        if kind == "websocket.http.response.start":
+            start.update(message)
+            return
+        if kind == "websocket.accept":
+            headers = message.get("headers", [])
+            assert isinstance(headers, list)
+            subprotocol = message.get("subprotocol")
+            assert subprotocol is None or isinstance(subprotocol, str)
+            event: object = Accept(subprotocol, tuple(headers))
+        elif kind == "websocket.send":
+            event = message["text"] if "text" in message else message["bytes"]
+        elif kind == "websocket.close":
+            code, reason = message["code"], message["reason"]
+            assert isinstance(code, int) and isinstance(reason, str)
+            event = Close(code, reason)
+        else:
+            assert kind == "websocket.http.response.body", message
+            status, headers, body = start["status"], start["headers"], message["body"]
+            assert isinstance(status, int) and isinstance(headers, list) and isinstance(body, bytes)
+            event = Deny(status, tuple(headers), body)
+        assert isinstance(event, (Accept, Close, Deny, str, bytes))
+        await transport.send(event)
+
+    return receive, send
 
 
 @asynccontextmanager

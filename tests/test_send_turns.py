@@ -14,11 +14,18 @@ from anyio.abc import TaskGroup
 from simple_websocket import Close, ConnectionClosed, ConnectionState
 from simple_websocket._send_turns import SendTurns
 
+from . import helpers
 from .helpers import LIMIT, Pair, opened
 
 Send = Callable[[str], Awaitable[None]]
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["transport", "asgi"], autouse=True)
+def message_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test over the general Transport path and over the ASGI per-message path."""
+    monkeypatch.setattr(helpers, "MESSAGE_PATH", request.param)
 
 
 async def _hold_then_release(turns: SendTurns, log: list[str], name: str) -> None:
@@ -73,6 +80,60 @@ async def test_a_cancelled_waiter_never_wedges_the_next_one(handed_the_turn: boo
                 turns.release()
     assert log == ["next"]
     assert not turns.busy
+
+
+def _parking(turns: SendTurns) -> tuple[bool, object, object]:
+    return turns.busy, turns.parked, turns.repark
+
+
+async def test_a_parked_turn_is_taken_and_given_back_with_one_store() -> None:
+    turns: SendTurns = SendTurns()
+    turns.park("token")
+    assert _parking(turns) == (True, "token", "token")
+    turns.parked = None  # taken, as a connection's per-message path does
+    assert turns.repark == "token"  # nobody queued: the taker parks it again itself
+    turns.parked = "token"
+    with anyio.fail_after(LIMIT):
+        await turns.wait()  # wait() takes a parked turn at once
+    assert _parking(turns)[:2] == (True, None)
+    turns.release()  # nobody waits: parked again
+    assert _parking(turns) == (True, "token", "token")
+
+
+async def test_a_sender_queued_behind_a_taken_parked_turn_gets_it_through_release() -> None:
+    turns: SendTurns = SendTurns()
+    turns.park("token")
+    turns.parked = None
+    log: list[str] = []
+    with anyio.fail_after(LIMIT):
+        async with anyio.create_task_group() as group:
+            group.start_soon(_hold_then_release, turns, log, "queued")
+            await anyio.wait_all_tasks_blocked()
+            assert turns.repark is None  # so the taker must call release() ...
+            turns.release()  # ... which hands the turn on
+    assert log == ["queued"]
+    assert _parking(turns) == (True, "token", "token")  # parked again after the queue
+
+
+async def test_stop_parking_frees_a_parked_turn_and_parks_no_more() -> None:
+    turns: SendTurns = SendTurns()
+    turns.park("token")
+    turns.stop_parking()
+    assert _parking(turns) == (False, None, None)
+    with anyio.fail_after(LIMIT):
+        await turns.wait()
+    turns.release()
+    assert _parking(turns)[:2] == (False, None)
+
+
+async def test_stop_parking_while_a_parked_turn_is_taken_makes_its_taker_release() -> None:
+    turns: SendTurns = SendTurns()
+    turns.park("token")
+    turns.parked = None
+    turns.stop_parking()
+    assert turns.repark is None
+    turns.release()
+    assert _parking(turns)[:2] == (False, None)
 
 
 async def _cancelled_waiter(turns: SendTurns, scope: anyio.CancelScope) -> None:

@@ -22,9 +22,16 @@ from simple_websocket import (
     UsageError,
 )
 
+from . import helpers
 from .helpers import LIMIT, Outcome, connection, opened, run_to_outcome
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["transport", "asgi"], autouse=True)
+def message_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test over the general Transport path and over the ASGI per-message path."""
+    monkeypatch.setattr(helpers, "MESSAGE_PATH", request.param)
 
 
 # -- handshake ---------------------------------------------------------------------------
@@ -197,6 +204,23 @@ async def test_two_receivers_at_once_get_a_concurrency_error() -> None:
                 await pair.ws.receive()
             await pair.client.send("for the first")
         assert first.value == "for the first"
+
+
+async def test_a_receive_in_flight_when_the_connection_closes_ends_it_for_later_receives() -> None:
+    async with opened() as pair:
+        first = Outcome()
+        async with anyio.create_task_group() as group:
+            group.start_soon(run_to_outcome, pair.ws.receive, first)
+            await anyio.wait_all_tasks_blocked()
+            await pair.ws.close(1001, "going away")
+            assert await pair.client.receive() == Close(1001, "going away")
+            await pair.client.send("sent before the client saw the close")
+        assert first.value == "sent before the client saw the close"
+        with pytest.raises(ConnectionClosed) as caught:
+            await pair.ws.receive()  # without asking the server: several would wait forever
+        assert (caught.value.reason, caught.value.by_peer) == (1001, False)
+        with pytest.raises(ConnectionClosed):
+            await pair.ws.send("after the close")
 
 
 async def test_concurrent_senders_take_turns_with_whole_messages() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from enum import Enum
-from typing import Any, Union, cast, overload
+from typing import cast, overload
 
 import anyio
 from typing_extensions import Self
@@ -47,6 +47,9 @@ class ConnectionState(Enum):
     """Over: see close_info for who closed it and why."""
 
 
+# What an ASGI server's send takes: plain dicts (ASGISend accepts any one-argument callable).
+_ServerSend = Callable[[dict[str, object]], Awaitable[object]]
+
 _CONNECTING = ConnectionState.CONNECTING
 _OPEN = ConnectionState.OPEN
 _CLOSED = ConnectionState.CLOSED
@@ -68,6 +71,7 @@ class WebSocketASGI:
         "_max_size",
         "_receiving",
         "_request",
+        "_rx",
         "_state",
         "_subprotocols",
         "_transport",
@@ -75,8 +79,21 @@ class WebSocketASGI:
         "subprotocol",
     )
 
+    # The per-message path over ASGI, in receive() and send(), rests on two tokens, each
+    # taken with one store and put back with one store: one check instead of a state check,
+    # a concurrency flag and a transport check, and no call.
+    # - _rx is the server's receive while a receive may start at once (open over ASGI, no
+    #   receive in flight), else None. receive() takes it and puts back _asgi_receive, which
+    #   _finish() clears, so a connection closed meanwhile stays closed.
+    # - the send turn is parked in _turns.parked (the server's send) while the connection is
+    #   open over ASGI and nobody is sending; see SendTurns.
+    # Anything else (another Transport, a timeout, bytes-like data, a queue of senders, a
+    # closed connection) finds None there and takes the general path, _receive_slow() or
+    # _send_slow(), which also decides which error to raise.
     _asgi_receive: ASGIReceive | None
-    _asgi_send: Callable[[dict[str, object]], Awaitable[object]] | None
+    _asgi_send: _ServerSend | None
+    _rx: ASGIReceive | None
+    _turns: SendTurns[_ServerSend]
 
     def __init__(
         self,
@@ -88,9 +105,10 @@ class WebSocketASGI:
         max_message_size: int | None = None,
     ) -> None:
         self._setup(ASGITransport(scope, receive, send), subprotocols, max_message_size)
-        # The message path reads and writes ASGI dicts in place (see _asgi.py for the rest).
+        # The message path reads and writes ASGI dicts in place (see _asgi.py for the rest);
+        # open() arms it with the server's callables.
         self._asgi_receive = receive
-        self._asgi_send = cast("Callable[[dict[str, object]], Awaitable[object]]", send)
+        self._asgi_send = cast("_ServerSend", send)
 
     def _setup(
         self, transport: Transport, subprotocols: str | Sequence[str] | None, max_message_size: int | None
@@ -98,7 +116,7 @@ class WebSocketASGI:
         if max_message_size is not None and max_message_size < 0:
             raise InvalidArgument(f"max_message_size must be >= 0, got {max_message_size}")
         self._transport = transport
-        self._asgi_receive = None
+        self._asgi_receive = self._rx = None
         self._asgi_send = None
         if isinstance(subprotocols, str):
             subprotocols = (subprotocols,)
@@ -197,6 +215,9 @@ class WebSocketASGI:
         await self._answer(Accept(chosen, extra))
         self.subprotocol = chosen
         self._state = _OPEN
+        if self._asgi_send is not None:  # arm the per-message path (see the class's comment)
+            self._rx = self._asgi_receive
+            self._turns.park(self._asgi_send)
 
     async def check_origin(self, origins: OriginsLike, *, timeout: float | None = None) -> None:
         """Refuse the connection (HTTP 403) and raise OriginRefused unless its Origin is allowed.
@@ -276,29 +297,58 @@ class WebSocketASGI:
         stays usable. Raises ConnectionClosed once the connection is over, PeerError for an
         ASGI message it cannot use (the connection stays open).
         """
+        server_receive = self._rx
+        if server_receive is None or timeout is not None:
+            return await self._receive_slow(timeout)
+        self._rx = None  # a receive is in flight: another one now raises ConcurrencyError
+        try:
+            item = await server_receive()
+        except PeerError:
+            raise
+        except _PEER_GONE as exc:
+            raise self._lost(exc) from exc
+        finally:
+            self._rx = self._asgi_receive  # None if the connection closed meanwhile
+        # The common ASGI message, read in place; anything else, and any message under a size
+        # limit, goes through _parse() (the transport's parse(), which decides every other case
+        # and every error). Subscripts and `in` rather than .get(): a method call per key would
+        # cost more than the lookup itself. A missing key raises KeyError: parse() says why.
+        try:
+            if type(item) is dict and item["type"] == "websocket.receive" and self._max_size is None:
+                if "text" in item:
+                    data = item["text"]
+                    if type(data) is str:
+                        return data
+                data = item["bytes"]  # also after hypercorn's "text": None
+                if type(data) is bytes:
+                    return data
+        except KeyError:
+            pass
+        data = self._parse(item)
+        limit = self._max_size
+        if limit is not None and len(data) > limit:
+            await self._refuse_big(len(data), limit)
+        return data
+
+    async def _receive_slow(self, timeout: float | None) -> Data | None:
+        """receive() when its ASGI path is not armed: with a timeout, over another Transport, or to raise."""
         if timeout is not None:
-            return await self._receive_within(timeout)
-        if self._state is not _OPEN or self._receiving:
+            with anyio.move_on_after(timeout):
+                return await self.receive()
+            return None
+        # Over ASGI an open connection whose _rx is taken has a receive in flight.
+        if self._state is not _OPEN or self._receiving or self._asgi_receive is not None:
             raise self._cannot_receive()
-        asgi_receive = self._asgi_receive
         self._receiving = True
         try:
-            item = await (self._transport.receive() if asgi_receive is None else asgi_receive())
+            item = await self._transport.receive()
         except PeerError:
             raise
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
         finally:
             self._receiving = False
-        # The common ASGI message, read in place; anything else goes through the transport's parse().
-        if asgi_receive is not None and type(item) is dict and item.get("type") == "websocket.receive":
-            data = item.get("text")
-            if type(data) is not str:
-                data = item.get("bytes")
-                if type(data) is not bytes:
-                    data = self._parse(item)
-        else:
-            data = self._parse(item)
+        data = self._parse(item)
         limit = self._max_size
         if limit is not None and len(data) > limit:
             await self._refuse_big(len(data), limit)
@@ -310,11 +360,6 @@ class WebSocketASGI:
         if type(event) is str or type(event) is bytes:
             return event
         raise self._unexpected(event)
-
-    async def _receive_within(self, timeout: float) -> Data | None:
-        with anyio.move_on_after(timeout):
-            return await self.receive()
-        return None
 
     def __aiter__(self) -> Self:
         return self
@@ -334,26 +379,38 @@ class WebSocketASGI:
         Concurrent senders take turns, one whole message each. Raises ConnectionClosed if
         the connection is over or the peer is gone.
         """
-        asgi_send = self._asgi_send
-        put: Callable[[Any], Awaitable[object]]  # the server's send takes ASGI dicts, a Transport events
-        item: Any
-        if asgi_send is not None and type(data) is str:
-            put, item = asgi_send, {"type": "websocket.send", "text": data}
-        elif asgi_send is not None and type(data) is bytes:
-            put, item = asgi_send, {"type": "websocket.send", "bytes": data}
-        else:
-            put, item = self._transport.send, _frame(data)
         turns = self._turns
-        if self._state is _OPEN and not turns.busy:
-            turns.busy = True
+        server_send = turns.parked  # the server's send while the turn is parked (see SendTurns)
+        if server_send is None:
+            return await self._send_slow(data)
+        kind = type(data)
+        if kind is str:
+            message: dict[str, object] = {"type": "websocket.send", "text": data}
+        elif kind is bytes:
+            message = {"type": "websocket.send", "bytes": data}
         else:
-            await self._take_send_turn()
+            return await self._send_slow(data)
+        turns.parked = None  # the turn is ours
         try:
-            await put(item)
+            await server_send(message)
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
         finally:
-            turns.release()
+            if turns.repark is not None:  # nobody queued meanwhile and still open
+                turns.parked = server_send
+            else:
+                turns.release()
+
+    async def _send_slow(self, data: object) -> None:
+        """send() when the turn is not parked or ``data`` is not str or bytes: any Transport, any case."""
+        event = _frame(data)
+        await self._take_send_turn()
+        try:
+            await self._transport.send(event)
+        except _PEER_GONE as exc:
+            raise self._lost(exc) from exc
+        finally:
+            self._turns.release()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection with ``code`` and ``reason``; closing again does nothing.
@@ -385,6 +442,8 @@ class WebSocketASGI:
         if self._close_info is None:
             self._close_info = info
         self._state = _CLOSED
+        self._asgi_receive = self._rx = None  # disarm the per-message path: every call now raises
+        self._turns.stop_parking()
         return self._closed()
 
     def _closed(self) -> ConnectionClosed:
