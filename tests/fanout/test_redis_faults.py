@@ -42,7 +42,10 @@ async def read_until(sub: Subscription[object], messages: int, into: list[Event[
 
 async def test_nothing_lost_or_duplicated_across_a_redis_crash(tmp_path: Path) -> None:
     with redis_server(tmp_path) as server:
-        backend = lambda: RedisBackend(server.url, retention=10_000)  # noqa: E731 - one line per process
+
+        def backend() -> RedisBackend:  # one per process
+            return RedisBackend(server.url, retention=10_000)
+
         published: dict[str, int] = {}
         seen: list[list[Event[object]]] = [[], []]
         async with Broker(backend()) as sub_one, Broker(backend()) as sub_two:

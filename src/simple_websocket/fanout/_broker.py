@@ -359,10 +359,10 @@ class Broker:
                     continue
                 cut_off, delay = False, _BACKOFF_FIRST
                 for entry in entries:
-                    self._dispatch(entry)
-                    if len(entries) > 1:
-                        # Let the subscribers take each entry before the next one: a batch longer
-                        # than their backlog must not overflow subscribers that keep up.
+                    if self._dispatch(entry) and len(entries) > 1:
+                        # A backlog is half full: let the subscribers drain theirs before the next
+                        # entry, so that a batch longer than a backlog overflows only subscribers
+                        # that do not keep up.
                         await anyio.lowlevel.checkpoint()
             self._reading = None
 
@@ -378,12 +378,14 @@ class Broker:
             for member in list(members):
                 await self.backend.join(name, member, owner=self.owner)
 
-    def _dispatch(self, entry: Entry) -> None:
+    def _dispatch(self, entry: Entry) -> bool:
+        """Hand ``entry`` to its topic's subscribers; True if one of their backlogs is half full."""
         topic = self._topics.get(entry.topic)
         if topic is None or entry.seq <= topic.cursor:
-            return  # unsubscribed meanwhile, or read before a restart of this topic's reading
+            return False  # unsubscribed meanwhile, or read before a restart of this topic's reading
+        crowded = False
         if entry.seq != topic.cursor + 1:
-            self._fan(topic, Gap(entry.topic, entry.seq - topic.cursor - 1, "retention"))
+            crowded = self._fan(topic, Gap(entry.topic, entry.seq - topic.cursor - 1, "retention"))
         topic.cursor = entry.seq
         event: Event[Data]
         kind = entry.kind
@@ -399,13 +401,21 @@ class Broker:
                 event = Left(entry.topic, member, entry.seq, lost=kind is Kind.LOST)
                 if kind is Kind.LOST and member in self._own.get(entry.topic, ()):
                     self._check_running().start_soon(self._rejoin, entry.topic, member)
-        self._fan(topic, event)
+        return self._fan(topic, event) or crowded
 
-    def _fan(self, topic: _Topic, event: Event[Data]) -> None:
+    def _fan(self, topic: _Topic, event: Event[Data]) -> bool:
         item = (event, topic.members)
-        ended = [sub for sub in topic.subscribers if not sub.offer(item)]
+        crowded = False
+        ended: list[Subscription[object]] = []
+        for sub in topic.subscribers:
+            waiting = sub.offer(item)
+            if waiting < 0:
+                ended.append(sub)
+            elif waiting * 2 >= sub.max_backlog:
+                crowded = True
         for sub in ended:
             self._unregister(sub)
+        return crowded
 
     async def _rejoin(self, topic: str, member: str) -> None:
         """This process was taken for dead while its member is still here: join it again."""

@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 
 import anyio
+import anyio.lowlevel
 from typing_extensions import Self
 
 from ..exceptions import InvalidArgument
@@ -15,11 +16,16 @@ from ._backend import Entry, Head, Kind
 __all__ = ["MemoryBackend"]
 
 
+#: Publishes in a row after which a publisher lets other tasks run, readers or not.
+_BURST = 32
+
+
 class _Stream:
-    __slots__ = ("entries", "members", "seq")
+    __slots__ = ("entries", "members", "read_to", "seq")
 
     def __init__(self, retention: int) -> None:
         self.seq = 0
+        self.read_to = 0  # the furthest any reader has read
         self.entries: deque[Entry] = deque(maxlen=retention)
         self.members: dict[str, str] = {}
 
@@ -36,7 +42,8 @@ class MemoryBackend:
             raise InvalidArgument(f"retention must be at least 1, got {retention}")
         self.retention = retention
         self._streams: dict[str, _Stream] = {}
-        self._appended = anyio.Event()
+        self._appended: anyio.Event | None = None  # made when a reader waits
+        self._burst = 0
         self._epoch = uuid.uuid4().hex  # this object's data lives exactly as long as the object
 
     async def __aenter__(self) -> Self:
@@ -55,27 +62,41 @@ class MemoryBackend:
         stream = self._stream(topic)
         stream.seq += 1
         stream.entries.append(Entry(topic, stream.seq, kind, payload))
-        self._appended.set()
-        self._appended = anyio.Event()
+        appended = self._appended
+        if appended is not None:
+            self._appended = None
+            appended.set()
         return stream.seq
 
     async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> int:
-        return self._append(topic, kind, payload)
+        seq = self._append(topic, kind, payload)
+        # A publisher in a loop lets readers run before they fall half the retention behind (and
+        # other tasks every _BURST publishes), but not after every publish: readers then take
+        # entries in batches, and each subscriber wakes once per batch rather than per message.
+        self._burst += 1
+        if self._burst >= _BURST or seq - self._streams[topic].read_to >= max(1, self.retention // 2):
+            self._burst = 0
+            await anyio.lowlevel.checkpoint()
+        else:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+        return seq
 
     async def read(self, cursors: Mapping[str, int], *, timeout: float) -> Sequence[Entry]:
         with anyio.move_on_after(timeout):
             while True:
-                appended = self._appended
                 found = [entry for topic, cursor in cursors.items() for entry in self._after(topic, cursor)]
                 if found:
                     return found
-                await appended.wait()
+                if self._appended is None:
+                    self._appended = anyio.Event()
+                await self._appended.wait()
         return ()
 
     def _after(self, topic: str, cursor: int) -> Sequence[Entry]:
         stream = self._streams.get(topic)
         if stream is None or stream.seq <= cursor:
             return ()
+        stream.read_to = max(stream.read_to, stream.seq)
         entries = stream.entries
         start = max(0, len(entries) - (stream.seq - cursor))
         return [entries[i] for i in range(start, len(entries))]

@@ -33,16 +33,17 @@ class Subscription(Generic[T_co]):
     """
 
     __slots__ = (
+        "_backlog",
         "_decode",
         "_dropped",
+        "_ended",
         "_history",
-        "_inbox",
         "_members",
-        "_outbox",
-        "_overflowed",
         "_overflow_seen",
+        "_overflowed",
         "_register",
         "_unregister",
+        "_waiter",
         "max_backlog",
         "overflow",
         "topics",
@@ -63,7 +64,9 @@ class Subscription(Generic[T_co]):
         self.max_backlog: int = max_backlog
         """How many events may wait to be read before ``overflow`` applies."""
         self.overflow: Overflow = overflow
-        self._outbox, self._inbox = anyio.create_memory_object_stream[_Item](max_backlog)
+        self._backlog: deque[_Item] = deque()
+        self._waiter: anyio.Event | None = None  # set when the reader waits for the next event
+        self._ended = False  # no event will be added any more
         self._decode = decode
         self._members: dict[str, frozenset[str]] = {}
         self._dropped: dict[str, int] = {}
@@ -73,6 +76,8 @@ class Subscription(Generic[T_co]):
         self._register = register
         self._unregister = unregister
 
+    # -- the Broker's side -------------------------------------------------------------------
+
     def start(self, topic: str, members: frozenset[str]) -> None:
         """Set a topic's members as they are when this subscription starts receiving it."""
         self._members[topic] = members
@@ -81,30 +86,36 @@ class Subscription(Generic[T_co]):
         """Messages published before the subscription started, yielded before everything else."""
         self._history.extend(history)
 
+    def offer(self, item: _Item) -> int:
+        """Queue an event without waiting: how many events wait now, or -1 once the subscription is over."""
+        if self._ended:
+            return -1
+        backlog = self._backlog
+        if len(backlog) >= self.max_backlog:
+            if self.overflow == "end":
+                self._overflowed = True
+                self.end()
+                if self._overflow_seen is not None:
+                    self._overflow_seen.set()
+                return -1
+            topic = backlog.popleft()[0].topic
+            self._dropped[topic] = self._dropped.get(topic, 0) + 1
+        backlog.append(item)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.set()
+        return len(backlog)
+
     def end(self) -> None:
         """No more events will come (the Broker stopped): iteration ends once the backlog is read."""
-        self._outbox.close()
+        self._ended = True
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.set()
 
-    def offer(self, item: _Item) -> bool:
-        """Queue an event without waiting; False once the subscription is over."""
-        try:
-            self._outbox.send_nowait(item)
-            return True
-        except anyio.WouldBlock:
-            pass
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            return False
-        if self.overflow == "end":
-            self._overflowed = True
-            self._outbox.close()
-            if self._overflow_seen is not None:
-                self._overflow_seen.set()
-            return False
-        oldest, _ = self._inbox.receive_nowait()
-        topic = oldest.topic
-        self._dropped[topic] = self._dropped.get(topic, 0) + 1
-        self._outbox.send_nowait(item)
-        return True
+    # -- the subscriber's side -----------------------------------------------------------------
 
     @property
     def overflowed(self) -> bool:
@@ -130,23 +141,29 @@ class Subscription(Generic[T_co]):
         return self
 
     async def __anext__(self) -> Event[T_co]:
-        """The next event; raises SlowSubscriber once the backlog overflowed under ``end``."""
-        if self._overflowed:
-            raise SlowSubscriber(self.max_backlog)
-        if self._history:
-            event: Event[Data] = self._history.popleft()
-            return self._decoded(event)
-        if self._dropped:
-            topic = next(iter(self._dropped))
-            return Gap(topic, self._dropped.pop(topic), "overflow")
-        try:
-            event, members = await self._inbox.receive()
-        except anyio.EndOfStream:
+        """The next event; raises SlowSubscriber once the backlog overflowed under ``end``.
+
+        An event already waiting is returned at once, without letting other tasks run first (as
+        ``asyncio.Queue.get`` does): a subscriber drains its backlog in one go.
+        """
+        while True:
             if self._overflowed:
-                raise SlowSubscriber(self.max_backlog) from None
-            raise StopAsyncIteration from None
-        self._members[event.topic] = members
-        return self._decoded(event)
+                raise SlowSubscriber(self.max_backlog)
+            if self._history:
+                return self._decoded(self._history.popleft())
+            if self._dropped:
+                topic = next(iter(self._dropped))
+                return Gap(topic, self._dropped.pop(topic), "overflow")
+            if self._backlog:
+                event, members = self._backlog.popleft()
+                self._members[event.topic] = members
+                if self._decode is None:
+                    return event  # type: ignore[return-value]  # undecoded, T_co is Data
+                return self._decoded(event)
+            if self._ended:
+                raise StopAsyncIteration
+            waiter = self._waiter = anyio.Event()
+            await waiter.wait()
 
     def _decoded(self, event: Event[Data]) -> Event[T_co]:
         if type(event) is Message and self._decode is not None:
@@ -159,8 +176,8 @@ class Subscription(Generic[T_co]):
 
     def close(self) -> None:
         """Unsubscribe; events still queued are discarded. Leaving ``async with`` does this."""
-        self._outbox.close()
-        self._inbox.close()
+        self._backlog.clear()
+        self.end()
         self._unregister(self)
 
     async def __aenter__(self) -> Self:
