@@ -73,6 +73,7 @@ class Tally:
 
 # -- subscriber processes ----------------------------------------------------------------------
 
+
 async def subscribers_ours(url: str, count: int, messages: int, tally: Tally) -> None:
     from simple_websocket.fanout import Broker, Gap, Message, RedisBackend
 
@@ -138,8 +139,9 @@ async def subscribers_broadcaster(url: str, count: int, messages: int, tally: Ta
         await run_subscribers(subscriber, count, tally)
 
 
-async def run_subscribers(subscriber: Callable[[int, asyncio.Event], Awaitable[None]], count: int,
-                          tally: Tally) -> None:
+async def run_subscribers(
+    subscriber: Callable[[int, asyncio.Event], Awaitable[None]], count: int, tally: Tally
+) -> None:
     """Start ``count`` subscribers, measure what they hold while idle, say "ready", wait for them to finish.
 
     They start one after the other: broadcaster loses all but one of several subscriptions to a
@@ -193,11 +195,23 @@ async def publish_all(contender: str, url: str, messages: int, rate: float) -> i
 
 def run_redis_contender(contender: str, url: str, args: argparse.Namespace) -> dict[str, float]:
     per_process = args.subscribers // args.processes
-    command = [sys.executable, "-m", "bench.fanout", "--subscriber-process", contender, url, str(per_process),
-               str(args.messages)]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.fanout",
+        "--subscriber-process",
+        contender,
+        url,
+        str(per_process),
+        str(args.messages),
+    ]
     root = Path(__file__).resolve().parent.parent
-    processes = [subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True,
-                                  env={**os.environ, "PYTHONPATH": str(root)}) for _ in range(args.processes)]
+    processes = [
+        subprocess.Popen(
+            command, cwd=root, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(root)}
+        )
+        for _ in range(args.processes)
+    ]
     try:
         for process in processes:
             assert process.stdout is not None
@@ -245,8 +259,22 @@ def redis_server() -> tuple[subprocess.Popen[bytes], str, tempfile.TemporaryDire
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     directory = tempfile.TemporaryDirectory()
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory.name,
-                                "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            directory.name,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -323,11 +351,15 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=0.0, help="messages per second (0: as fast as possible)")
     parser.add_argument("--only", choices=["redis", "memory"])
-    parser.add_argument("--count", choices=["ours", "queues"],
-                        help="run one in-memory contender for --messages messages, to count its instructions: "
-                             "icount -- python -m bench.fanout --count ours --subscribers 100 --messages {n}")
-    parser.add_argument("--subscriber-process", nargs=4, metavar=("CONTENDER", "URL", "COUNT", "MESSAGES"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--count",
+        choices=["ours", "queues"],
+        help="run one in-memory contender for --messages messages, to count its instructions: "
+        "icount -- python -m bench.fanout --count ours --subscribers 100 --messages {n}",
+    )
+    parser.add_argument(
+        "--subscriber-process", nargs=4, metavar=("CONTENDER", "URL", "COUNT", "MESSAGES"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.count:
         asyncio.run((memory_ours if args.count == "ours" else memory_queues)(args.subscribers, args.messages))
@@ -337,8 +369,10 @@ def main() -> None:
         subscriber_process(contender, url, int(count), int(messages))
         return
 
-    print(f"{args.subscribers} subscribers in {args.processes} processes, {args.messages} messages"
-          f"{f' at {args.rate:g}/s' if args.rate else ' as fast as possible'}, Python {sys.version.split()[0]}")
+    print(
+        f"{args.subscribers} subscribers in {args.processes} processes, {args.messages} messages"
+        f"{f' at {args.rate:g}/s' if args.rate else ' as fast as possible'}, Python {sys.version.split()[0]}"
+    )
     if args.only != "memory":
         server, url, directory = redis_server()
         try:
@@ -351,14 +385,18 @@ def main() -> None:
         print(f"{'through redis-server':<22}" + "".join(f"{key:>16}" for key in ours))
         for name, row in results.items():
             print(f"{name:<22}" + "".join(f"{value:>16,.1f}" for value in row.values()))
-        print(f"{'ratio (ours/theirs)':<22}" + "".join(
-            f"{ours[key] / theirs[key]:>16.2f}" if theirs[key] else f"{'':>16}" for key in ours))
+        print(
+            f"{'ratio (ours/theirs)':<22}"
+            + "".join(f"{ours[key] / theirs[key]:>16.2f}" if theirs[key] else f"{'':>16}" for key in ours)
+        )
     if args.only != "redis":
         count, messages = args.subscribers, min(args.messages, 2000)
         ours_rate = asyncio.run(memory_ours(count, messages))
         queues_rate = asyncio.run(memory_queues(count, messages))
-        print(f"in memory, {count} subscribers x {messages} messages: simple_websocket {ours_rate:,.0f} "
-              f"deliveries/s, asyncio.Queue loop {queues_rate:,.0f} deliveries/s, ratio {ours_rate / queues_rate:.2f}")
+        print(
+            f"in memory, {count} subscribers x {messages} messages: simple_websocket {ours_rate:,.0f} "
+            f"deliveries/s, asyncio.Queue loop {queues_rate:,.0f} deliveries/s, ratio {ours_rate / queues_rate:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -15,11 +15,20 @@ import uvicorn
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m examples.chat", description="Serve the chat demo on 127.0.0.1.")
-    parser.add_argument("port", nargs="?", type=int, default=int(os.environ.get("PORT", "8000")),
-                        help="TCP port (default: $PORT or 8000)")
+    parser.add_argument(
+        "port",
+        nargs="?",
+        type=int,
+        default=int(os.environ.get("PORT", "8000")),
+        help="TCP port (default: $PORT or 8000)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="worker processes (more than one needs --redis)")
-    parser.add_argument("--redis", metavar="URL", default=os.environ.get("CHAT_REDIS_URL"),
-                        help="share the room through this Redis server, e.g. redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        default=os.environ.get("CHAT_REDIS_URL"),
+        help="share the room through this Redis server, e.g. redis://127.0.0.1:6379/0",
+    )
     arguments = parser.parse_args()
     if arguments.workers < 1:
         parser.error("--workers must be at least 1")
@@ -31,8 +40,7 @@ def main() -> None:
     shared = f", room in {arguments.redis}" if arguments.redis else ""
     workers = f", {arguments.workers} workers" if arguments.workers > 1 else ""
     print(f"chat demo on http://127.0.0.1:{port} (Ctrl-C stops it){workers}{shared}", flush=True)
-    uvicorn.run("examples.chat.app:app", host="127.0.0.1", port=port, workers=arguments.workers,
-                log_level="warning")
+    uvicorn.run("examples.chat.app:app", host="127.0.0.1", port=port, workers=arguments.workers, log_level="warning")
     print("stopped", flush=True)
 
 

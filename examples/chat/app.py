@@ -124,8 +124,9 @@ async def app(scope: Scope, receive: ASGIReceive, send: Send) -> None:
         try:
             # Only this page's own origin (and non-browser clients, which send none) may join:
             # any other site's page would otherwise join in its visitors' browsers.
-            ws = await WebSocketASGI.accept(scope, receive, send, subprotocols=SUBPROTOCOLS,
-                                            max_message_size=MAX_MESSAGE_SIZE, origins=SAME_ORIGIN)
+            ws = await WebSocketASGI.accept(
+                scope, receive, send, subprotocols=SUBPROTOCOLS, max_message_size=MAX_MESSAGE_SIZE, origins=SAME_ORIGIN
+            )
         except OriginRefused:
             return  # refused with HTTP 403 already
         await chat(ws, await HOST.get(), ack_timeout=float(os.environ.get("CHAT_ACK_TIMEOUT", ACK_TIMEOUT)))
@@ -194,8 +195,9 @@ class Session:
         await self.sock.send(event)
 
 
-async def chat(ws: WebSocketASGI, room: Room, *, join_timeout: float = JOIN_TIMEOUT,
-               ack_timeout: float = ACK_TIMEOUT) -> None:
+async def chat(
+    ws: WebSocketASGI, room: Room, *, join_timeout: float = JOIN_TIMEOUT, ack_timeout: float = ACK_TIMEOUT
+) -> None:
     """One person's connection: join, then read their messages while a writer sends them the room's."""
     session = Session(ws)
     nick = await wait_for_join(session, join_timeout)
@@ -204,8 +206,7 @@ async def chat(ws: WebSocketASGI, room: Room, *, join_timeout: float = JOIN_TIME
     code, reason = CloseCode.NORMAL_CLOSURE, ""
     try:
         async with room.enter(nick) as member:
-            await session.send({"type": "welcome", "nick": member.nick, "protocol": session.protocol,
-                                "ack": ACK_EVERY})
+            await session.send({"type": "welcome", "nick": member.nick, "protocol": session.protocol, "ack": ACK_EVERY})
             async with anyio.create_task_group() as group:
                 group.start_soon(write, session, room, member, ack_timeout, group.cancel_scope)
                 group.start_soon(drop_when_too_slow, session, member, group.cancel_scope)
@@ -248,7 +249,9 @@ async def join_request(session: Session) -> str:
             nick = obj.get("nick")
             if isinstance(nick, str) and 0 < len(nick.strip()) <= MAX_NICK:
                 return nick.strip()
-        await session.send({"type": "error", "error": f'join first: {{"type": "join", "nick": 1-{MAX_NICK} characters}}'})
+        await session.send(
+            {"type": "error", "error": f'join first: {{"type": "join", "nick": 1-{MAX_NICK} characters}}'}
+        )
 
 
 async def read(session: Session, room: Room, member: Member) -> None:

@@ -50,8 +50,9 @@ class View:
 class Room:
     """Everyone connected to any worker that shares ``broker``'s backend, and what they say."""
 
-    def __init__(self, broker: Broker, *, name: str = "chat", queue_size: int = QUEUE_SIZE,
-                 history: int = HISTORY) -> None:
+    def __init__(
+        self, broker: Broker, *, name: str = "chat", queue_size: int = QUEUE_SIZE, history: int = HISTORY
+    ) -> None:
         self.broker = broker
         self.topic = name
         self.queue_size = queue_size

@@ -67,11 +67,13 @@ class Chatter:
         await self.connection.close()
 
 
-async def join(url: str, nick: str, protocols: tuple[str, ...] = ("chat.v2", "chat.v1"),
-               max_queue: int | None = 64) -> tuple[Chatter, Event]:
+async def join(
+    url: str, nick: str, protocols: tuple[str, ...] = ("chat.v2", "chat.v1"), max_queue: int | None = 64
+) -> tuple[Chatter, Event]:
     """Connect, join as ``nick``, and return the client with its welcome event."""
-    connection = await connect(url + "/ws", subprotocols=[Subprotocol(p) for p in protocols], open_timeout=10,
-                               max_queue=max_queue)
+    connection = await connect(
+        url + "/ws", subprotocols=[Subprotocol(p) for p in protocols], open_timeout=10, max_queue=max_queue
+    )
     client = Chatter(connection)
     await client.send({"type": "join", "nick": nick})
     return client, await client.until(lambda event: event["type"] == "welcome")

@@ -45,7 +45,9 @@ def children(pid: int) -> list[int]:
 
 
 @contextmanager
-def chat_process(*, redis: str | None = None, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[ChatProcess]:
+def chat_process(
+    *, redis: str | None = None, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[ChatProcess]:
     """Start the chat on a free port (sharing the room through ``redis`` when given); stop it by its PID."""
     port = free_port()
     command = [sys.executable, "-m", "examples.chat", str(port), "--workers", str(workers)]

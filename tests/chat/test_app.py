@@ -43,8 +43,9 @@ class Person:
             return event
         return sent
 
-    async def until(self, wanted: Callable[[Event], bool], skipped: list[Event] | None = None,
-                    limit: int = 1000) -> Event:
+    async def until(
+        self, wanted: Callable[[Event], bool], skipped: list[Event] | None = None, limit: int = 1000
+    ) -> Event:
         """The first event ``wanted`` accepts; others go to ``skipped``, a Close fails the test."""
         for _ in range(limit):
             event = await self.next()
@@ -80,8 +81,12 @@ class Chat:
         self.ack_timeout = ack_timeout
         self.clients: list[MemoryClient] = []
 
-    async def connect(self, protocols: Sequence[str] = ("chat.v2", "chat.v1"),
-                      max_buffer: float = float("inf"), acknowledge: bool = True) -> Person:
+    async def connect(
+        self,
+        protocols: Sequence[str] = ("chat.v2", "chat.v1"),
+        max_buffer: float = float("inf"),
+        acknowledge: bool = True,
+    ) -> Person:
         """Open a connection that has not joined yet."""
         transport, client = memory_pair(subprotocols=protocols, max_buffer=max_buffer)
         self.clients.append(client)
@@ -92,8 +97,13 @@ class Chat:
         assert isinstance(accept, Accept)
         return Person(client, accept, acknowledge)
 
-    async def join(self, nick: str, protocols: Sequence[str] = ("chat.v2", "chat.v1"),
-                   max_buffer: float = float("inf"), acknowledge: bool = True) -> tuple[Person, Event]:
+    async def join(
+        self,
+        nick: str,
+        protocols: Sequence[str] = ("chat.v2", "chat.v1"),
+        max_buffer: float = float("inf"),
+        acknowledge: bool = True,
+    ) -> tuple[Person, Event]:
         """Connect and join as ``nick``; return the person and their welcome."""
         person = await self.connect(protocols, max_buffer, acknowledge)
         await person.send({"type": "join", "nick": nick})
@@ -106,8 +116,12 @@ async def serve(ws: WebSocketASGI, room: Room, join_timeout: float, ack_timeout:
 
 
 @asynccontextmanager
-async def chat_room(queue_size: int = QUEUE_SIZE, join_timeout: float = LIMIT, ack_timeout: float = LIMIT,
-                    backend: MemoryBackend | None = None) -> AsyncIterator[Chat]:
+async def chat_room(
+    queue_size: int = QUEUE_SIZE,
+    join_timeout: float = LIMIT,
+    ack_timeout: float = LIMIT,
+    backend: MemoryBackend | None = None,
+) -> AsyncIterator[Chat]:
     """A room whose connections all end with the test (everyone still there disconnects)."""
     with anyio.fail_after(LIMIT * 2):
         async with Broker(backend) as broker, anyio.create_task_group() as group:
@@ -158,8 +172,15 @@ async def test_a_client_offering_no_subprotocol_gets_chat_v1() -> None:
 async def test_bad_messages_get_an_error_and_the_connection_stays_up() -> None:
     async with chat_room() as room:
         dee, _ = await room.join("dee")
-        for bad in ("{not json", '{"type": "message"}', '{"type": "message", "text": ""}', "[1, 2]", '"hi"',
-                    '{"type": "message", "text": 7}', orjson.dumps({"type": "message", "text": "x" * (MAX_TEXT + 1)})):
+        for bad in (
+            "{not json",
+            '{"type": "message"}',
+            '{"type": "message", "text": ""}',
+            "[1, 2]",
+            '"hi"',
+            '{"type": "message", "text": 7}',
+            orjson.dumps({"type": "message", "text": "x" * (MAX_TEXT + 1)}),
+        ):
             await dee.client.send(bad)
             error = await dee.until(lambda event: event["type"] in ("error", "message"))
             assert error["type"] == "error" and isinstance(error["error"], str)
@@ -171,8 +192,14 @@ async def test_bad_messages_get_an_error_and_the_connection_stays_up() -> None:
 async def test_a_client_must_join_with_a_nickname_first() -> None:
     async with chat_room() as room:
         eve = await room.connect()
-        for early in ('{"type": "message", "text": "hi"}', "{not json", "null", '{"type": "join", "nick": "   "}',
-                      orjson.dumps({"type": "join", "nick": "x" * 21}).decode(), '{"type": "join"}'):
+        for early in (
+            '{"type": "message", "text": "hi"}',
+            "{not json",
+            "null",
+            '{"type": "join", "nick": "   "}',
+            orjson.dumps({"type": "join", "nick": "x" * 21}).decode(),
+            '{"type": "join"}',
+        ):
             await eve.client.send(early)
             assert (await eve.until(lambda event: True))["type"] == "error"
         await eve.send({"type": "join", "nick": "  eve "})
@@ -240,8 +267,12 @@ async def test_a_member_that_reads_but_never_acknowledges_is_closed_with_1013() 
 async def test_acknowledgements_must_count_what_was_received() -> None:
     async with chat_room() as room:
         ann, _ = await room.join("ann")
-        for bad in ({"type": "ack", "received": 10_000}, {"type": "ack", "received": -1}, {"type": "ack"},
-                    {"type": "ack", "received": True}):
+        for bad in (
+            {"type": "ack", "received": 10_000},
+            {"type": "ack", "received": -1},
+            {"type": "ack"},
+            {"type": "ack", "received": True},
+        ):
             await ann.send(bad)
             error = await ann.until(lambda event: event["type"] == "error")
             assert "ack" in str(error["error"])

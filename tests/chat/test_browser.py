@@ -20,8 +20,15 @@ from ..servers import ROOT, running
 pytestmark = pytest.mark.server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 10_000
 
 if TYPE_CHECKING:
@@ -52,7 +59,10 @@ def test_people_chat_in_the_browser_and_see_each_other_leave(page_url: str, tmp_
     assert CHROMIUM is not None
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=ARGS,
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=ARGS,
             viewport={"width": 900, "height": 560},
         )
         try:
@@ -125,7 +135,10 @@ def test_a_page_from_another_port_cannot_join_the_chat(page_url: str, other_page
     chat_socket = page_url.replace("http://", "ws://") + "ws"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=ARGS,
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=ARGS,
         )
         try:
             page = browser.new_page()
@@ -159,7 +172,10 @@ def test_pages_on_two_processes_are_one_room_with_its_history(two_processes: tup
     first_page, second_page = two_processes
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=ARGS,
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=ARGS,
         )
         try:
             pages = {}

@@ -12,7 +12,7 @@ import urllib.request
 import orjson
 import pytest
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 from ..servers import ROOT, free_port, stop
 
@@ -36,8 +36,14 @@ def test_demo_command_serves_and_stops_on_ctrl_c_with_people_connected(port_from
     port = free_port()
     argument = [str(port)] if port_from == "argument" else []
     environment = {**os.environ, "PORT": str(port) if port_from == "environment" else "1"}
-    process = subprocess.Popen([sys.executable, "-m", "examples.chat", *argument], cwd=ROOT, env=environment,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "examples.chat", *argument],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         assert process.stdout.readline().strip() == f"chat demo on http://127.0.0.1:{port} (Ctrl-C stops it)"
@@ -47,8 +53,7 @@ def test_demo_command_serves_and_stops_on_ctrl_c_with_people_connected(port_from
             assert orjson.loads(client.recv(timeout=5))["type"] == "welcome"
             os.kill(process.pid, signal.SIGINT)
             with pytest.raises(ConnectionClosed) as closed:
-                for _ in range(10):  # the join event, then the close
-                    client.recv(timeout=10)
+                read_until_closed(client)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012  # service restart
         out, err = process.communicate(timeout=10)
         assert process.returncode == 0, err
@@ -56,3 +61,9 @@ def test_demo_command_serves_and_stops_on_ctrl_c_with_people_connected(port_from
     finally:
         if process.poll() is None:
             stop(process)
+
+
+def read_until_closed(client: ClientConnection) -> None:
+    """Read what is left (the join event), then the close raises ConnectionClosed."""
+    for _ in range(10):
+        client.recv(timeout=10)

@@ -65,8 +65,13 @@ async def test_chat_v1_has_no_timestamps_and_taken_nicks_get_a_suffix(url: str) 
 
 async def test_bad_messages_get_an_error_and_the_connection_stays_up(url: str) -> None:
     dee, _ = await join(url, "dee")
-    for bad in ("{not json", '{"type": "message"}', '{"type": "message", "text": ""}', "[1, 2]",
-                orjson.dumps({"type": "message", "text": "x" * 2001}).decode()):
+    for bad in (
+        "{not json",
+        '{"type": "message"}',
+        '{"type": "message", "text": ""}',
+        "[1, 2]",
+        orjson.dumps({"type": "message", "text": "x" * 2001}).decode(),
+    ):
         await dee.connection.send(bad)
         assert (await dee.until(lambda e: e["type"] == "error" or (e["type"] == "message" and e["nick"] == "dee")))[
             "type"

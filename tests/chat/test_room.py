@@ -54,7 +54,11 @@ async def test_messages_are_numbered_in_the_order_they_were_said(room: Room) -> 
         view = View()
         events = [e for e in await shown(room, ann, view, 7) if e["type"] == "message"]
         assert [(e["nick"], e["text"]) for e in events] == [
-            ("bob", "message 0"), ("ann", "message 1"), ("bob", "message 2"), ("ann", "message 3"), ("bob", "message 4")
+            ("bob", "message 0"),
+            ("ann", "message 1"),
+            ("bob", "message 2"),
+            ("ann", "message 3"),
+            ("bob", "message 4"),
         ]
         assert events[-1]["users"] == ["ann", "bob"] and events[-1]["stats"] == {"users": 2}
         assert all(isinstance(e["ts"], float) for e in events)
@@ -69,7 +73,10 @@ async def test_the_reason_for_leaving_reaches_the_others(room: Room) -> None:
             pass
         events = await shown(room, ann, View(), 5)
     assert [(e["type"], e["nick"], e.get("reason")) for e in events] == [
-        ("join", "ann", None), ("join", "bob", None), ("leave", "bob", "too slow"), ("join", "cid", None),
+        ("join", "ann", None),
+        ("join", "bob", None),
+        ("leave", "bob", "too slow"),
+        ("join", "cid", None),
         ("leave", "cid", "left"),
     ]
     assert events[-1]["users"] == ["ann"]
@@ -83,7 +90,10 @@ async def test_a_newcomer_gets_the_last_messages_before_its_join(room: Room) -> 
         async with room.enter("bob") as bob:
             events = await shown(room, bob, View(), 4)
     assert [(e["type"], e["nick"], e.get("text")) for e in events] == [
-        ("message", "ann", "2"), ("message", "ann", "3"), ("message", "ann", "4"), ("join", "bob", None)
+        ("message", "ann", "2"),
+        ("message", "ann", "3"),
+        ("message", "ann", "4"),
+        ("join", "bob", None),
     ]
 
 

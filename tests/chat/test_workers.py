@@ -119,6 +119,11 @@ def test_several_workers_need_redis(tmp_path: Path) -> None:
 
     from ..servers import ROOT
 
-    result = subprocess.run([sys.executable, "-m", "examples.chat", "0", "--workers", "2"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "examples.chat", "0", "--workers", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2 and "--redis" in result.stderr

@@ -45,10 +45,13 @@ class Proxy:
                 await listener.serve(self._forward, task_group=connections)
 
     async def _forward(self, client: SocketStream) -> None:
-        async with client, await anyio.connect_tcp("127.0.0.1", self.target_port) as server:
-            async with anyio.create_task_group() as pipes:
-                pipes.start_soon(_pipe, client, server, pipes.cancel_scope)
-                pipes.start_soon(_pipe, server, client, pipes.cancel_scope)
+        async with (
+            client,
+            await anyio.connect_tcp("127.0.0.1", self.target_port) as server,
+            anyio.create_task_group() as pipes,
+        ):
+            pipes.start_soon(_pipe, client, server, pipes.cancel_scope)
+            pipes.start_soon(_pipe, server, client, pipes.cancel_scope)
 
 
 async def _pipe(source: SocketStream, sink: SocketStream, scope: anyio.CancelScope) -> None:

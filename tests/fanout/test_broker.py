@@ -44,14 +44,18 @@ async def test_messages_arrive_in_order_with_their_frame_kind(make_backend: Back
 
 
 async def test_every_process_sees_one_order(make_backend: BackendFactory) -> None:
-    async with running(make_backend) as one, running(make_backend) as two:
-        async with one.subscribe("room") as first, two.subscribe("room") as second:
-            async with anyio.create_task_group() as group:
-                for name, broker in (("one", one), ("two", two)):
-                    for i in range(15):
-                        group.start_soon(broker.publish, "room", f"{name}-{i}")
-            seen_first = [event for event in await take(first, 30) if isinstance(event, Message)]
-            seen_second = [event for event in await take(second, 30) if isinstance(event, Message)]
+    async with (
+        running(make_backend) as one,
+        running(make_backend) as two,
+        one.subscribe("room") as first,
+        two.subscribe("room") as second,
+    ):
+        async with anyio.create_task_group() as group:
+            for name, broker in (("one", one), ("two", two)):
+                for i in range(15):
+                    group.start_soon(broker.publish, "room", f"{name}-{i}")
+        seen_first = [event for event in await take(first, 30) if isinstance(event, Message)]
+        seen_second = [event for event in await take(second, 30) if isinstance(event, Message)]
     assert [(e.seq, e.data) for e in seen_first] == [(e.seq, e.data) for e in seen_second]
     assert sorted(str(e.data) for e in seen_first) == sorted(f"{n}-{i}" for n in ("one", "two") for i in range(15))
 
@@ -86,13 +90,16 @@ async def test_codec_subscription_decodes(make_backend: BackendFactory) -> None:
 
 
 async def test_a_slow_subscriber_ends_and_the_others_keep_up(make_backend: BackendFactory) -> None:
-    async with running(make_backend) as broker:
-        async with broker.subscribe("feed", max_backlog=5) as slow, broker.subscribe("feed", max_backlog=100) as fast:
-            for i in range(20):
-                await broker.publish("feed", str(i))
-            events = await take(fast, 20)
-            with anyio.fail_after(LIMIT), pytest.raises(SlowSubscriber) as raised:
-                await slow.receive()
+    async with (
+        running(make_backend) as broker,
+        broker.subscribe("feed", max_backlog=5) as slow,
+        broker.subscribe("feed", max_backlog=100) as fast,
+    ):
+        for i in range(20):
+            await broker.publish("feed", str(i))
+        events = await take(fast, 20)
+        with anyio.fail_after(LIMIT), pytest.raises(SlowSubscriber) as raised:
+            await slow.receive()
     assert [e.data for e in events if isinstance(e, Message)] == [str(i) for i in range(20)]
     assert raised.value.max_backlog == 5
 
@@ -109,18 +116,22 @@ async def test_drop_oldest_reports_a_gap(make_backend: BackendFactory) -> None:
 
 
 async def test_presence_is_the_same_for_every_process(make_backend: BackendFactory) -> None:
-    async with running(make_backend) as one, running(make_backend) as two:
-        async with one.subscribe("chat") as sub_one, two.subscribe("chat") as sub_two:
-            assert await one.join("chat", "ann")
-            assert await two.join("chat", "bob")
-            assert not await two.join("chat", "ann")  # taken by another process
-            assert await one.leave("chat", "ann")
-            assert not await one.leave("chat", "bob")  # not this process's
-            for sub in (sub_one, sub_two):
-                events = await take(sub, 3)
-                assert [type(e) for e in events] == [Joined, Joined, Left]
-                assert sub.members("chat") == frozenset({"bob"})
-            assert await one.members("chat") == frozenset({"bob"})
+    async with (
+        running(make_backend) as one,
+        running(make_backend) as two,
+        one.subscribe("chat") as sub_one,
+        two.subscribe("chat") as sub_two,
+    ):
+        assert await one.join("chat", "ann")
+        assert await two.join("chat", "bob")
+        assert not await two.join("chat", "ann")  # taken by another process
+        assert await one.leave("chat", "ann")
+        assert not await one.leave("chat", "bob")  # not this process's
+        for sub in (sub_one, sub_two):
+            events = await take(sub, 3)
+            assert [type(e) for e in events] == [Joined, Joined, Left]
+            assert sub.members("chat") == frozenset({"bob"})
+        assert await one.members("chat") == frozenset({"bob"})
 
 
 async def test_a_late_subscriber_starts_with_the_members(make_backend: BackendFactory) -> None:
@@ -175,8 +186,6 @@ async def test_a_gap_when_the_retention_window_was_passed(make_backend: BackendF
     assert [e.data for e in events[1:] if isinstance(e, Message)] == [str(i) for i in range(10, RETENTION + 10)]
 
 
-
-
 async def test_publish_without_a_broker_raises_in_time() -> None:
     from simple_websocket.fanout import RedisBackend
 
@@ -187,7 +196,6 @@ async def test_publish_without_a_broker_raises_in_time() -> None:
         async with Broker(backend, publish_timeout=1.0) as broker:
             with pytest.raises(BrokerUnavailable):
                 await broker.publish("room", "into the void")
-
 
 
 async def test_history_then_live_with_nothing_missing_or_repeated(make_backend: BackendFactory) -> None:
@@ -242,18 +250,21 @@ async def test_subscriptions_end_when_the_broker_stops(make_backend: BackendFact
 
 async def test_a_batch_longer_than_the_backlog_reaches_a_subscriber_that_keeps_up(make_backend: BackendFactory) -> None:
     received: list[Event[object]] = []
-    async with running(make_backend) as reader, running(make_backend) as writer:
-        async with reader.subscribe("feed", max_backlog=4) as sub:
+    async with (
+        running(make_backend) as reader,
+        running(make_backend) as writer,
+        reader.subscribe("feed", max_backlog=4) as sub,
+    ):
 
-            async def consume() -> None:
-                async for event in sub:
-                    received.append(event)
-                    if len(received) == 50:
-                        return
+        async def consume() -> None:
+            async for event in sub:
+                received.append(event)
+                if len(received) == 50:
+                    return
 
-            with anyio.fail_after(LIMIT):
-                async with anyio.create_task_group() as group:
-                    group.start_soon(consume)
-                    for i in range(50):  # no pause between them: the reader gets them in batches
-                        await writer.publish("feed", str(i))
+        with anyio.fail_after(LIMIT):
+            async with anyio.create_task_group() as group:
+                group.start_soon(consume)
+                for i in range(50):  # no pause between them: the reader gets them in batches
+                    await writer.publish("feed", str(i))
     assert [e.data for e in received if isinstance(e, Message)] == [str(i) for i in range(50)]

@@ -48,27 +48,30 @@ async def test_nothing_lost_or_duplicated_across_a_redis_crash(tmp_path: Path) -
 
         published: dict[str, int] = {}
         seen: list[list[Event[object]]] = [[], []]
-        async with Broker(backend()) as sub_one, Broker(backend()) as sub_two:
-            async with sub_one.subscribe("feed", max_backlog=1000) as first, sub_two.subscribe(
-                "feed", max_backlog=1000
-            ) as second:
-                async with Broker(backend(), publish_timeout=15) as pub_a, Broker(backend(), publish_timeout=15) as pub_b:
+        async with (
+            Broker(backend()) as sub_one,
+            Broker(backend()) as sub_two,
+            sub_one.subscribe("feed", max_backlog=1000) as first,
+            sub_two.subscribe("feed", max_backlog=1000) as second,
+            Broker(backend(), publish_timeout=15) as pub_a,
+            Broker(backend(), publish_timeout=15) as pub_b,
+        ):
 
-                    async def publish_all(name: str, publisher: Broker) -> None:
-                        for i in range(PER_PUBLISHER):
-                            if name == "a" and i == KILL_AT:  # mid-stream, while b keeps publishing
-                                server.kill()
-                                await anyio.sleep(0.5)
-                                server.start()
-                            published[f"{name}{i}"] = await publisher.publish("feed", f"{name}{i}")
-                            await anyio.sleep(0.002)
+            async def publish_all(name: str, publisher: Broker) -> None:
+                for i in range(PER_PUBLISHER):
+                    if name == "a" and i == KILL_AT:  # mid-stream, while b keeps publishing
+                        server.kill()
+                        await anyio.sleep(0.5)
+                        server.start()
+                    published[f"{name}{i}"] = await publisher.publish("feed", f"{name}{i}")
+                    await anyio.sleep(0.002)
 
-                    with anyio.fail_after(LIMIT):
-                        async with anyio.create_task_group() as group:
-                            group.start_soon(publish_all, "a", pub_a)
-                            group.start_soon(publish_all, "b", pub_b)
-                            group.start_soon(read_until, first, 2 * PER_PUBLISHER, seen[0])
-                            group.start_soon(read_until, second, 2 * PER_PUBLISHER, seen[1])
+            with anyio.fail_after(LIMIT):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(publish_all, "a", pub_a)
+                    group.start_soon(publish_all, "b", pub_b)
+                    group.start_soon(read_until, first, 2 * PER_PUBLISHER, seen[0])
+                    group.start_soon(read_until, second, 2 * PER_PUBLISHER, seen[1])
 
     total = 2 * PER_PUBLISHER
     messages = [[(e.seq, e.data) for e in events if isinstance(e, Message)] for events in seen]
@@ -76,11 +79,13 @@ async def test_nothing_lost_or_duplicated_across_a_redis_crash(tmp_path: Path) -
     delivered = Counter(data for data_seq in messages for _, data in data_seq)
     lost = set(published) - set(delivered)
     duplicated = {data for data, count in delivered.items() if count > 2}
-    record("fanout-faults-crash.txt",
-           f"redis-server killed (SIGKILL) after {KILL_AT} of one publisher's messages and restarted on its AOF "
-           f"data: 2 publishers published {len(published)}, 2 subscribers in other processes each got "
-           f"{len(messages[0])} and {len(messages[1])}; lost {len(lost)}, duplicated {len(duplicated)}, "
-           f"gaps {len(gaps)}, same order on both: {messages[0] == messages[1]}\n")
+    record(
+        "fanout-faults-crash.txt",
+        f"redis-server killed (SIGKILL) after {KILL_AT} of one publisher's messages and restarted on its AOF "
+        f"data: 2 publishers published {len(published)}, 2 subscribers in other processes each got "
+        f"{len(messages[0])} and {len(messages[1])}; lost {len(lost)}, duplicated {len(duplicated)}, "
+        f"gaps {len(gaps)}, same order on both: {messages[0] == messages[1]}\n",
+    )
     assert len(published) == total and not lost and not duplicated and not gaps
     assert messages[0] == messages[1], "the two subscribers saw different orders"
     assert [seq for seq, _ in messages[0]] == list(range(1, total + 1))
@@ -92,39 +97,44 @@ async def test_nothing_lost_or_duplicated_across_a_redis_crash(tmp_path: Path) -
 async def test_a_cut_off_process_catches_up_within_the_window_and_is_told_of_a_gap_beyond(tmp_path: Path) -> None:
     retention = 50
     with redis_server(tmp_path) as server:
-        async with proxy_to(server.port) as proxy:
-            async with Broker(RedisBackend(server.url, retention=retention)) as publisher, Broker(
-                RedisBackend(proxy.url, retention=retention, timeout=1.0)
-            ) as cut_off, cut_off.subscribe("feed", max_backlog=1000) as sub:
-                events: list[Event[object]] = []
-                with anyio.fail_after(LIMIT):
-                    for i in range(10):
-                        await publisher.publish("feed", f"before {i}")
-                    await read_until(sub, 10, events)
+        async with (
+            proxy_to(server.port) as proxy,
+            Broker(RedisBackend(server.url, retention=retention)) as publisher,
+            Broker(RedisBackend(proxy.url, retention=retention, timeout=1.0)) as cut_off,
+            cut_off.subscribe("feed", max_backlog=1000) as sub,
+        ):
+            events: list[Event[object]] = []
+            with anyio.fail_after(LIMIT):
+                for i in range(10):
+                    await publisher.publish("feed", f"before {i}")
+                await read_until(sub, 10, events)
 
-                    proxy.cut()  # shorter than the window: everything is delivered late, once, in order
-                    for i in range(30):
-                        await publisher.publish("feed", f"within {i}")
-                    await anyio.sleep(1.5)  # the reader has noticed and is retrying
-                    await proxy.restore()
-                    await read_until(sub, 40, events)
+                proxy.cut()  # shorter than the window: everything is delivered late, once, in order
+                for i in range(30):
+                    await publisher.publish("feed", f"within {i}")
+                await anyio.sleep(1.5)  # the reader has noticed and is retrying
+                await proxy.restore()
+                await read_until(sub, 40, events)
 
-                    proxy.cut()  # longer than the window: a gap, then what the broker still holds
-                    for i in range(retention + 30):
-                        await publisher.publish("feed", f"beyond {i}")
-                    await anyio.sleep(1.5)
-                    await proxy.restore()
-                    await read_until(sub, 40 + retention, events)
+                proxy.cut()  # longer than the window: a gap, then what the broker still holds
+                for i in range(retention + 30):
+                    await publisher.publish("feed", f"beyond {i}")
+                await anyio.sleep(1.5)
+                await proxy.restore()
+                await read_until(sub, 40 + retention, events)
 
     data = [e.data for e in events if isinstance(e, Message)]
     gaps = [e for e in events if isinstance(e, Gap)]
     published = 10 + 30 + retention + 30
-    record("fanout-faults-partition.txt",
-           f"a subscriber's process cut off from Redis twice (retention {retention}): published {published}; "
-           f"delivered {len(data)}, duplicated {len(data) - len(set(data))}, gaps {[(g.missed, g.cause) for g in gaps]}; "
-           f"cut off for 30 messages: all delivered; for {retention + 30}: a gap of 30, then the last {retention}\n")
+    record(
+        "fanout-faults-partition.txt",
+        f"a subscriber's process cut off from Redis twice (retention {retention}): published {published}; "
+        f"delivered {len(data)}, duplicated {len(data) - len(set(data))}, gaps {[(g.missed, g.cause) for g in gaps]}; "
+        f"cut off for 30 messages: all delivered; for {retention + 30}: a gap of 30, then the last {retention}\n",
+    )
     assert data == (
-        [f"before {i}" for i in range(10)] + [f"within {i}" for i in range(30)]
+        [f"before {i}" for i in range(10)]
+        + [f"within {i}" for i in range(30)]
         + [f"beyond {i}" for i in range(30, retention + 30)]
     )
     assert gaps == [Gap("feed", 30, "retention")]
@@ -133,19 +143,22 @@ async def test_a_cut_off_process_catches_up_within_the_window_and_is_told_of_a_g
 
 async def test_a_redis_that_lost_its_data_is_reported_as_a_reset(tmp_path: Path) -> None:
     with redis_server(tmp_path) as server:
-        async with Broker(RedisBackend(server.url)) as publisher, Broker(RedisBackend(server.url)) as subscriber:
-            async with subscriber.subscribe("feed") as sub:
-                events: list[Event[object]] = []
-                with anyio.fail_after(LIMIT):
-                    for i in range(5):
-                        await publisher.publish("feed", f"old {i}")
-                    await read_until(sub, 5, events)
-                    server.kill()
-                    wipe(server)  # a Redis without persistence, restarted: everything is gone
-                    server.start()
-                    for i in range(3):
-                        await publisher.publish("feed", f"new {i}")
-                    await read_until(sub, 8, events)
+        async with (
+            Broker(RedisBackend(server.url)) as publisher,
+            Broker(RedisBackend(server.url)) as subscriber,
+            subscriber.subscribe("feed") as sub,
+        ):
+            events: list[Event[object]] = []
+            with anyio.fail_after(LIMIT):
+                for i in range(5):
+                    await publisher.publish("feed", f"old {i}")
+                await read_until(sub, 5, events)
+                server.kill()
+                wipe(server)  # a Redis without persistence, restarted: everything is gone
+                server.start()
+                for i in range(3):
+                    await publisher.publish("feed", f"new {i}")
+                await read_until(sub, 8, events)
     assert [e.data for e in events if isinstance(e, Message)] == [f"old {i}" for i in range(5)] + [
         f"new {i}" for i in range(3)
     ]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, Literal, Union
+from typing import Generic, Literal, TypeAlias
 
-from typing_extensions import TypeAlias, TypeVar
+from typing_extensions import TypeVar
 
 from ..typing import Data
 
@@ -59,5 +59,5 @@ class Left:
     lost: bool = False
 
 
-Event: TypeAlias = Union[Message[T_co], Gap, Joined, Left]
+Event: TypeAlias = Message[T_co] | Gap | Joined | Left
 """Anything a subscription yields, in stream order per topic."""

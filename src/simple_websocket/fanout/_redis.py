@@ -36,20 +36,28 @@ end
 """
 
 # KEYS[5]: the publish's key, remembered for the dedup window so that a retry appends nothing.
-_APPEND = _TOPIC + """
+_APPEND = (
+    _TOPIC
+    + """
 local done = redis.call('GET', KEYS[5])
 if done then return tonumber(done) end
 local seq = add(ARGV[1], ARGV[2], ARGV[3])
 redis.call('SET', KEYS[5], seq, 'PX', ARGV[4])
 return seq
 """
+)
 
-_HEAD = _TOPIC + """
+_HEAD = (
+    _TOPIC
+    + """
 epoch()
 return {redis.call('GET', KEYS[2]) or '0', redis.call('HKEYS', KEYS[3]), redis.call('GET', KEYS[4])}
 """
+)
 
-_JOIN = _TOPIC + """
+_JOIN = (
+    _TOPIC
+    + """
 local owner = redis.call('HGET', KEYS[3], ARGV[2])
 if owner then
   if owner == ARGV[3] then return 1 end
@@ -59,17 +67,23 @@ redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
 add(ARGV[1], ARGV[4], ARGV[2])
 return 1
 """
+)
 
-_LEAVE = _TOPIC + """
+_LEAVE = (
+    _TOPIC
+    + """
 if redis.call('HGET', KEYS[3], ARGV[2]) ~= ARGV[3] then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[2])
 add(ARGV[1], ARGV[4], ARGV[2])
 return 1
 """
+)
 
 # Owners' liveness keys are named from the hash's values, so this backend needs one Redis server
 # (not a cluster): the script touches keys it cannot declare in advance.
-_REAP = _TOPIC + """
+_REAP = (
+    _TOPIC
+    + """
 local fields = redis.call('HGETALL', KEYS[3])
 local reaped = 0
 for i = 1, #fields, 2 do
@@ -81,6 +95,7 @@ for i = 1, #fields, 2 do
 end
 return reaped
 """
+)
 
 #: Entries one read returns at most, per topic.
 _READ_COUNT = 1024
@@ -123,15 +138,16 @@ class RedisBackend:
         try:
             import coredis
         except ImportError as error:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "RedisBackend needs coredis: pip install 'simple-websocket-asgi[redis]'"
-            ) from error
+            raise ImportError("RedisBackend needs coredis: pip install 'simple-websocket-asgi[redis]'") from error
         from coredis.retry import NoRetryPolicy
 
         # No retries inside coredis: a lost connection must reach the Broker, which retries with
         # backoff, deduplicates publishes and, after an outage, checks whether Redis lost its data.
         client = coredis.Redis.from_url(
-            self.url, decode_responses=False, connect_timeout=self.timeout, stream_timeout=None,
+            self.url,
+            decode_responses=False,
+            connect_timeout=self.timeout,
+            stream_timeout=None,
             retry_policy=NoRetryPolicy(),
         )
         await client.__aenter__()
@@ -183,7 +199,7 @@ class RedisBackend:
     async def read(self, cursors: Mapping[str, int], *, timeout: float) -> Sequence[Entry]:
         redis = self._redis()
         streams = {self._keys(topic)[0]: f"{cursor}-0" for topic, cursor in cursors.items()}
-        topics = {key.encode(): topic for key, topic in zip(streams, cursors)}
+        topics = {key.encode(): topic for key, topic in zip(streams, cursors, strict=True)}
         block = max(1, math.ceil(timeout * 1000))
         try:
             with anyio.fail_after(timeout + self.timeout):

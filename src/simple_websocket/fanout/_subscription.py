@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Generic, Literal
+from typing import Generic, Literal, TypeAlias
 
 import anyio
-from typing_extensions import Self, TypeAlias, TypeVar
+from typing_extensions import Self, TypeVar
 
 from ..exceptions import SlowSubscriber
 from ..typing import Data
