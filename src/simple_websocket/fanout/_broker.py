@@ -318,22 +318,29 @@ class Broker:
 
     async def _stay_alive(self) -> None:
         if anyio.current_time() + self.presence_ttl / 2 > self._alive_until:
-            await self._retry(self._heartbeat)
+            await self._retry(self._keep_alive)
 
-    async def _heartbeat(self) -> None:
+    async def _keep_alive(self) -> None:
+        """Say this process is alive; if it may have been taken for dead meanwhile (its heartbeat
+        lapsed, or the backend lost its data), join its members again: others may have reaped them."""
         started = anyio.current_time()
         await self.backend.heartbeat(self.owner, ttl=self.presence_ttl)
+        if started >= self._alive_until:
+            for topic, members in list(self._own.items()):
+                for member in list(members):
+                    if not await self.backend.join(topic, member, owner=self.owner):
+                        self._disown(topic, member)  # another process took the name meanwhile
         self._alive_until = started + self.presence_ttl
 
     async def _beat_forever(self) -> None:
         period = self.presence_ttl / 3
         while True:
-            try:
-                with anyio.fail_after(period):
-                    await self._heartbeat()
+            with anyio.move_on_after(period):
+                try:
+                    await self._keep_alive()
                     await self.backend.reap({*self._topics, *self._own})
-            except (BrokerUnavailable, TimeoutError):
-                pass  # the reader reconnects; the next beat tries again
+                except BrokerUnavailable:
+                    pass  # the next beat tries again
             await anyio.sleep(period)
 
     # -- the reader ------------------------------------------------------------------------
@@ -367,16 +374,13 @@ class Broker:
             self._reading = None
 
     async def _resync(self) -> None:
-        """After an outage: notice a backend that lost its data, and restore this process's members."""
+        """After an outage: notice a backend that lost its data (a new epoch) for each topic read."""
         for name, topic in list(self._topics.items()):
             head = await self.backend.head(name)
             if head.epoch != topic.epoch:  # the backend lost the topic's data: its numbering starts again
                 topic.cursor, topic.members, topic.epoch = 0, frozenset(), head.epoch
                 self._fan(topic, Gap(name, None, "reset"))
-        await self._heartbeat()
-        for name, members in list(self._own.items()):
-            for member in list(members):
-                await self.backend.join(name, member, owner=self.owner)
+                self._alive_until = 0.0  # the members this process had there are gone too
 
     def _dispatch(self, entry: Entry) -> bool:
         """Hand ``entry`` to its topic's subscribers; True if one of their backlogs is half full."""
@@ -400,7 +404,7 @@ class Broker:
                 topic.members = topic.members - {member}
                 event = Left(entry.topic, member, entry.seq, lost=kind is Kind.LOST)
                 if kind is Kind.LOST and member in self._own.get(entry.topic, ()):
-                    self._check_running().start_soon(self._rejoin, entry.topic, member)
+                    self._alive_until = 0.0  # taken for dead while still here: the next beat rejoins
         return self._fan(topic, event) or crowded
 
     def _fan(self, topic: _Topic, event: Event[Data]) -> bool:
@@ -416,11 +420,3 @@ class Broker:
         for sub in ended:
             self._unregister(sub)
         return crowded
-
-    async def _rejoin(self, topic: str, member: str) -> None:
-        """This process was taken for dead while its member is still here: join it again."""
-        try:
-            await self._retry(self._heartbeat)
-            await self._retry(lambda: self.backend.join(topic, member, owner=self.owner))
-        except BrokerUnavailable:
-            pass  # the reader's resync rejoins it once the backend answers

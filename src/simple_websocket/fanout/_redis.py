@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import anyio
@@ -178,15 +179,23 @@ class RedisBackend:
         base = f"{self.namespace}:t:{topic}"
         return [f"{base}:stream", f"{base}:seq", f"{base}:members", f"{base}:epoch"]
 
-    async def _script(self, name: str, keys: list[str], args: list[str | bytes | int]) -> object:
-        self._redis()
+    @contextmanager
+    def _answering(self, wait: float = 0.0) -> Iterator[None]:
+        """Bound the calls inside to ``wait`` + ``timeout`` seconds; Redis's failures become BrokerUnavailable."""
+        import coredis.exceptions
+
         try:
-            with anyio.fail_after(self.timeout):
-                return await self._scripts[name](keys, args)
+            with anyio.fail_after(wait + self.timeout):
+                yield
         except TimeoutError as error:
             raise BrokerUnavailable(f"Redis did not answer within {self.timeout} s") from error
-        except _redis_errors() as error:
+        except (coredis.exceptions.RedisError, OSError) as error:
             raise BrokerUnavailable(f"Redis is unavailable: {error}") from error
+
+    async def _script(self, name: str, keys: list[str], args: list[str | bytes | int]) -> object:
+        self._redis()
+        with self._answering():
+            return await self._scripts[name](keys, args)
 
     # -- the Backend protocol --------------------------------------------------------------
 
@@ -201,13 +210,8 @@ class RedisBackend:
         streams = {self._keys(topic)[0]: f"{cursor}-0" for topic, cursor in cursors.items()}
         topics = {key.encode(): topic for key, topic in zip(streams, cursors, strict=True)}
         block = max(1, math.ceil(timeout * 1000))
-        try:
-            with anyio.fail_after(timeout + self.timeout):
-                found = await redis.xread(streams, count=_READ_COUNT, block=block)
-        except TimeoutError as error:
-            raise BrokerUnavailable(f"Redis did not answer within {self.timeout} s") from error
-        except _redis_errors() as error:
-            raise BrokerUnavailable(f"Redis is unavailable: {error}") from error
+        with self._answering(wait=timeout):
+            found = await redis.xread(streams, count=_READ_COUNT, block=block)
         if not found:
             return ()
         entries: list[Entry] = []
@@ -230,23 +234,18 @@ class RedisBackend:
         key = self._keys(topic)[0]
         found: list[Entry] = []
         end = "+" if until is None else f"{until}-0"
-        try:
-            with anyio.fail_after(self.timeout):
-                while len(found) < limit:
-                    page = await redis.xrevrange(key, end=end, count=min(_READ_COUNT, 2 * limit))
-                    for item in page:
-                        entry = _entry(topic, item.identifier, item.field_values)
-                        if entry.kind is Kind.TEXT or entry.kind is Kind.BINARY:
-                            found.append(entry)
-                            if len(found) == limit:
-                                break
-                    if len(page) < min(_READ_COUNT, 2 * limit):
-                        break
-                    end = f"({_text(page[-1].identifier)}"
-        except TimeoutError as error:
-            raise BrokerUnavailable(f"Redis did not answer within {self.timeout} s") from error
-        except _redis_errors() as error:
-            raise BrokerUnavailable(f"Redis is unavailable: {error}") from error
+        with self._answering():
+            while len(found) < limit:
+                page = await redis.xrevrange(key, end=end, count=min(_READ_COUNT, 2 * limit))
+                for item in page:
+                    entry = _entry(topic, item.identifier, item.field_values)
+                    if entry.kind is Kind.TEXT or entry.kind is Kind.BINARY:
+                        found.append(entry)
+                        if len(found) == limit:
+                            break
+                if len(page) < min(_READ_COUNT, 2 * limit):
+                    break
+                end = f"({_text(page[-1].identifier)}"
         found.reverse()
         return found
 
@@ -260,24 +259,13 @@ class RedisBackend:
 
     async def heartbeat(self, owner: str, *, ttl: float) -> None:
         redis = self._redis()
-        try:
-            with anyio.fail_after(self.timeout):
-                await redis.set(f"{self.namespace}:owner:{owner}", b"1", px=max(1, math.ceil(ttl * 1000)))
-        except TimeoutError as error:
-            raise BrokerUnavailable(f"Redis did not answer within {self.timeout} s") from error
-        except _redis_errors() as error:
-            raise BrokerUnavailable(f"Redis is unavailable: {error}") from error
+        with self._answering():
+            await redis.set(f"{self.namespace}:owner:{owner}", b"1", px=max(1, math.ceil(ttl * 1000)))
 
     async def reap(self, topics: Collection[str]) -> None:
         prefix = f"{self.namespace}:owner:"
         for topic in topics:
             await self._script("reap", self._keys(topic), [self.retention, prefix, int(Kind.LOST)])
-
-
-def _redis_errors() -> tuple[type[BaseException], ...]:
-    import coredis.exceptions
-
-    return (coredis.exceptions.RedisError, OSError)
 
 
 def _int(value: object) -> int:
