@@ -23,29 +23,19 @@ def to_chat(obj: object) -> Chat:
 
 async def cases(broker: Broker, event: Event[Chat]) -> None:
     reveal_type(broker.subscribe("room"))  # R: simple_websocket.fanout._subscription.Subscription[str | bytes]
-    reveal_type(
-        broker.subscribe("room", codec=JSONCodec())
-    )  # R: simple_websocket.fanout._subscription.Subscription[object]
-    reveal_type(
-        broker.subscribe("a", "b", history=5, codec=JSONCodec(to_chat))
-    )  # R: simple_websocket.fanout._subscription.Subscription[tests.typing_cases.fanout.Chat]
-    reveal_type(
-        broker.subscribe("room", codec=MsgpackCodec())
-    )  # R: simple_websocket.fanout._subscription.Subscription[object]
+    reveal_type(broker.subscribe("room", codec=JSONCodec()))  # R: simple_websocket.fanout._subscription.Subscription[object]
+    reveal_type(broker.subscribe("a", "b", history=5, codec=JSONCodec(to_chat)))  # R: simple_websocket.fanout._subscription.Subscription[tests.typing_cases.fanout.Chat]
+    reveal_type(broker.subscribe("room", codec=MsgpackCodec()))  # R: simple_websocket.fanout._subscription.Subscription[object]
     async with broker.subscribe("room", codec=JSONCodec(to_chat)) as sub:
         reveal_type(sub)  # R: simple_websocket.fanout._subscription.Subscription[tests.typing_cases.fanout.Chat]
-        reveal_type(
-            await sub.receive()
-        )  # R: simple_websocket.fanout._events.Message[tests.typing_cases.fanout.Chat] | simple_websocket.fanout._events.Gap | simple_websocket.fanout._events.Joined | simple_websocket.fanout._events.Left
+        reveal_type(await sub.receive())  # R: simple_websocket.fanout._events.Message[tests.typing_cases.fanout.Chat] | simple_websocket.fanout._events.Gap | simple_websocket.fanout._events.Joined | simple_websocket.fanout._events.Left
         async for received in sub:
             if isinstance(received, Message):
                 reveal_type(received.data)  # R: tests.typing_cases.fanout.Chat
         reveal_type(sub.members("room"))  # R: frozenset[str]
     reveal_type(await broker.publish("room", "text"))  # R: int
     reveal_type(await broker.history("room", 10))  # R: list[simple_websocket.fanout._events.Message[str | bytes]]
-    reveal_type(
-        await broker.history("room", 10, codec=JSONCodec(to_chat))
-    )  # R: list[simple_websocket.fanout._events.Message[tests.typing_cases.fanout.Chat]]
+    reveal_type(await broker.history("room", 10, codec=JSONCodec(to_chat)))  # R: list[simple_websocket.fanout._events.Message[tests.typing_cases.fanout.Chat]]
     reveal_type(await broker.join("room", "ann"))  # R: bool
     reveal_type(await broker.members("room"))  # R: frozenset[str]
     if isinstance(event, Gap):
