@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import gc
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -211,7 +212,10 @@ def count_instructions(name: str, binary: bool) -> int | None:
         return None
     command = [str(ICOUNT), "-a", "2000", "-b", "12000", "--", sys.executable, __file__, "--only", name]
     command += ["--messages", "{n}", *(["--binary"] if binary else [])]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    # One hash seed for every run: string hashes decide dict probing, and two runs with different
+    # seeds differ by up to ~2% in start-up work, which icount's difference would count as per message.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     found = re.match(r"(\d+) instructions", result.stdout)
     return int(found.group(1)) if found else None
 

@@ -66,6 +66,8 @@ class _JSON(Converting[T]):
             obj: object = orjson.loads(data)
         except orjson.JSONDecodeError as error:
             raise DecodeError(f"invalid JSON: {error}", data) from error
+        if self._convert is None:  # the common case without a call: decode runs once per message
+            return obj  # type: ignore[return-value]  # T is object when there is no converter
         return self._converted(obj, data)
 
 
