@@ -188,6 +188,11 @@ class Session:
         self.window = Window()
         self.too_slow = False
 
+    async def send_frame(self, text: str) -> None:
+        """Send an event the room encoded already."""
+        self.window.sent += 1
+        await self.ws.send(text)
+
     async def send(self, event: Payload) -> None:
         if self.protocol == "chat.v1":  # chat.v1 has no timestamps
             event.pop("ts", None)
@@ -285,13 +290,13 @@ async def write(session: Session, room: Room, member: Member, ack_timeout: float
     view = View()
     try:
         async for event in member.events:
-            shaped = room.shape(event, view, member)
+            shaped = room.frame(event, view, member, session.protocol)
             if shaped is None:
                 continue
             if not await session.window.wait_open(ack_timeout):
                 session.too_slow = True
                 break
-            await session.send(shaped)
+            await session.send_frame(shaped)
     except SlowSubscriber:
         session.too_slow = True
     except ConnectionClosed:

@@ -8,6 +8,7 @@ it through a subscription with a bounded backlog: the last messages first, then 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ Payload = dict[str, object]
 QUEUE_SIZE = 256
 #: Messages a person sees from before they joined.
 HISTORY = 20
+#: Encoded events kept for the other people of this worker (a few queues' worth).
+_FRAMES = 1024
 #: How long leaving may take when the broker does not answer.
 LEAVE_TIMEOUT = 5.0
 
@@ -58,6 +61,7 @@ class Room:
         self.queue_size = queue_size
         self.history = history
         self._users: tuple[frozenset[str], list[str]] = (frozenset(), [])
+        self._frames: OrderedDict[tuple[str, int | None, str], str | None] = OrderedDict()
 
     @asynccontextmanager
     async def enter(self, wanted: str) -> AsyncIterator[Member]:
@@ -113,6 +117,33 @@ class Room:
         shaped["users"] = users = self._sorted(member.events.members(self.topic))
         shaped["stats"] = {"users": len(users)}
         return shaped
+
+    def frame(self, event: Event[Data], view: View, member: Member, protocol: str) -> str | None:
+        """``shape()``'s event as the JSON text the client gets in ``protocol``.
+
+        Every person of a worker reads the same events: each one is shaped and encoded once per
+        protocol, not once per person.
+        """
+        seq = getattr(event, "seq", None)
+        key = (event.topic, seq, protocol)
+        if seq is not None and key in self._frames:
+            if isinstance(event, Message):  # a farewell note still counts for this person's view
+                self.shape(event, view, member)
+            elif isinstance(event, Left):
+                view.reasons.pop(event.member, None)
+            return self._frames[key]
+        shaped = self.shape(event, view, member)
+        if shaped is None:
+            text = None
+        else:
+            if protocol == "chat.v1":  # chat.v1 has no timestamps
+                shaped.pop("ts", None)
+            text = _JSON.encode(shaped)
+        if seq is not None:
+            self._frames[key] = text
+            if len(self._frames) > _FRAMES:
+                self._frames.popitem(last=False)
+        return text
 
     def _sorted(self, members: frozenset[str]) -> list[str]:
         """``sorted(members)``, once per change of membership rather than once per person and event."""
