@@ -42,7 +42,7 @@ async def test_a_broker_runs_once_at_a_time_and_stops_once() -> None:
             with pytest.raises(InvalidState):
                 await broker.__aenter__()
             with pytest.raises(InvalidArgument):
-                broker.subscribe("room", overflow="drop_newest")  # type: ignore[arg-type]  # the point of the test
+                broker.subscribe("room", overflow="drop_newest")  # type: ignore[call-overload]  # the point of the test
             assert not await broker.leave("room", "nobody")  # never joined here
         with pytest.raises(InvalidState):
             await broker.join("room", "ann")

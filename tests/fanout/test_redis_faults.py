@@ -203,23 +203,23 @@ async def test_a_dead_process_members_are_reaped(tmp_path: Path) -> None:
 async def test_a_process_taken_for_dead_rejoins_its_members_when_it_is_back(tmp_path: Path) -> None:
     ttl = 1.0
     with redis_server(tmp_path) as server:
-        async with proxy_to(server.port) as proxy:
-            async with (
-                Broker(RedisBackend(server.url), presence_ttl=ttl) as watcher,
-                Broker(RedisBackend(proxy.url, timeout=0.5), presence_ttl=ttl, publish_timeout=1.0) as cut_off,
-                watcher.subscribe("chat") as sub,
-            ):
-                events: list[Event[object]] = []
-                with anyio.fail_after(LIMIT):
-                    assert await cut_off.join("chat", "ann")
-                    events.append(await sub.receive())
-                    proxy.cut()  # no heartbeat gets through: the watcher reaps ann
-                    events.append(await sub.receive())
-                    await proxy.restore()  # back: ann is still connected there, so it joins again
-                    events.append(await sub.receive())
-                    assert await watcher.members("chat") == frozenset({"ann"})
-                    await cut_off.leave("chat", "ann")
-                    events.append(await sub.receive())
+        async with (
+            proxy_to(server.port) as proxy,
+            Broker(RedisBackend(server.url), presence_ttl=ttl) as watcher,
+            Broker(RedisBackend(proxy.url, timeout=0.5), presence_ttl=ttl, publish_timeout=1.0) as cut_off,
+            watcher.subscribe("chat") as sub,
+        ):
+            events: list[Event[object]] = []
+            with anyio.fail_after(LIMIT):
+                assert await cut_off.join("chat", "ann")
+                events.append(await sub.receive())
+                proxy.cut()  # no heartbeat gets through: the watcher reaps ann
+                events.append(await sub.receive())
+                await proxy.restore()  # back: ann is still connected there, so it joins again
+                events.append(await sub.receive())
+                assert await watcher.members("chat") == frozenset({"ann"})
+                await cut_off.leave("chat", "ann")
+                events.append(await sub.receive())
     assert [(type(e).__name__, getattr(e, "lost", None)) for e in events] == [
         ("Joined", None),
         ("Left", True),
