@@ -37,8 +37,6 @@ QUIRKS: dict[str, set[str]] = {
         "accepts sends to a gone client silently",
         "drops accept headers",
         "drops the client's close reason",
-        # tests/soak/test_hostile.py:
-        "loses the message a cancelled receive was taking: receive(timeout=...) can lose messages",
     },
     "hypercorn-asyncio": {"accepts sends to a gone client silently", "reports a client's close as 1006"},
     "hypercorn-trio": {

@@ -20,6 +20,7 @@ from simple_websocket import (
     MalformedMessage,
     MessageTooBig,
     UsageError,
+    WebSocketASGI,
 )
 
 from . import helpers
@@ -397,3 +398,38 @@ async def test_connect_on_an_open_connection_is_malformed() -> None:
 async def test_repr_shows_state_and_subprotocol() -> None:
     async with opened() as pair:
         assert repr(pair.ws) == "<WebSocketASGI open subprotocol=None>"
+
+
+# -- a server whose receive is not cancellation-safe --------------------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_receive_timeout_loses_no_message_a_server_was_handing_over() -> None:
+    """granian's receive takes the message first and hands it over later: cancelled in between,
+    it loses it. receive(timeout) leaves such a receive running and the next receive() takes it."""
+    inbox: list[dict[str, object]] = [{"type": "websocket.connect"}]
+    arrived = anyio.Event()
+    sent: list[object] = []
+
+    async def server_receive() -> dict[str, object]:
+        while not inbox:
+            await arrived.wait()
+        message = inbox.pop(0)
+        await anyio.sleep(0.2 if message.get("text") == "slow" else 0)  # taken, not yet handed over
+        return message
+
+    async def server_send(message: object) -> None:
+        sent.append(message)
+
+    ws = WebSocketASGI({"type": "websocket", "path": "/", "headers": []}, server_receive, server_send)
+    with anyio.fail_after(LIMIT):
+        await ws.open()
+        inbox.append({"type": "websocket.receive", "text": "slow"})
+        arrived.set()
+        assert await ws.receive(timeout=0.05) is None  # the server holds "slow" right now
+        assert await ws.receive() == "slow"
+        inbox.append({"type": "websocket.receive", "text": "next"})
+        assert await ws.receive(timeout=LIMIT) == "next"
+        assert await ws.receive(timeout=0.05) is None
+        await ws.close()  # the receive held by that timeout is dropped with the connection
+    assert sent[-1] == {"type": "websocket.close", "code": 1000, "reason": ""}

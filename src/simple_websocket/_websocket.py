@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from enum import Enum
 from typing import cast, overload
@@ -36,6 +37,20 @@ __all__ = ["ConnectionState", "WebSocketASGI"]
 _PEER_GONE = (OSError, RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError)
 
 
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _retrieve(task: asyncio.Future[Mapping[str, object]]) -> None:
+    """Mark a held receive's error as seen: the connection reports it, or it ended without a reader."""
+    if not task.cancelled():
+        task.exception()
+
+
 class ConnectionState(Enum):
     """Where a connection is in its life; every public method checks it first."""
 
@@ -68,6 +83,7 @@ class WebSocketASGI:
         "_asgi_send",
         "_close_info",
         "_connect_seen",
+        "_held",
         "_max_size",
         "_receiving",
         "_request",
@@ -125,6 +141,7 @@ class WebSocketASGI:
         self._state = _CONNECTING
         self._connect_seen = False
         self._receiving = False
+        self._held: asyncio.Future[Mapping[str, object]] | None = None
         self._turns = SendTurns()
         self._close_info: ConnectionClosed | None = None
         self._request: Request | None = None
@@ -332,6 +349,8 @@ class WebSocketASGI:
 
     async def _receive_slow(self, timeout: float | None) -> Data | None:
         """receive() when its ASGI path is not armed: with a timeout, over another Transport, or to raise."""
+        if self._held is not None or (timeout is not None and self._rx is not None and _on_asyncio()):
+            return await self._receive_held(timeout)
         if timeout is not None:
             with anyio.move_on_after(timeout):
                 return await self.receive()
@@ -348,6 +367,45 @@ class WebSocketASGI:
             raise self._lost(exc) from exc
         finally:
             self._receiving = False
+        data = self._parse(item)
+        limit = self._max_size
+        if limit is not None and len(data) > limit:
+            await self._refuse_big(len(data), limit)
+        return data
+
+    async def _receive_held(self, timeout: float | None) -> Data | None:
+        """A receive over ASGI on asyncio that a timeout must not cut short.
+
+        The server's receive runs as a task of its own; a timeout leaves it running (held) and the
+        next receive() takes its message. Cancelling it instead loses the message it was taking
+        on servers whose receive is not cancellation-safe (granian). On trio, servers' receives
+        are memory channels, which are.
+        """
+        if self._receiving:
+            raise self._cannot_receive()
+        held = self._held
+        if held is None:
+            server_receive = self._rx
+            if server_receive is None:
+                raise self._cannot_receive()
+            held = self._held = asyncio.ensure_future(server_receive())
+            held.add_done_callback(_retrieve)
+            self._rx = None  # until the held message is taken, receive() comes here
+        self._receiving = True
+        try:
+            done, _ = await asyncio.wait((held,), timeout=timeout)
+        finally:
+            self._receiving = False
+        if not done:
+            return None
+        self._held = None
+        self._rx = self._asgi_receive  # None if the connection closed meanwhile
+        try:
+            item = held.result()
+        except PeerError:
+            raise
+        except _PEER_GONE as exc:
+            raise self._lost(exc) from exc
         data = self._parse(item)
         limit = self._max_size
         if limit is not None and len(data) > limit:
@@ -444,6 +502,9 @@ class WebSocketASGI:
         self._state = _CLOSED
         self._asgi_receive = self._rx = None  # disarm the per-message path: every call now raises
         self._turns.stop_parking()
+        held, self._held = self._held, None
+        if held is not None:
+            held.cancel()  # nobody will take its message now (and a server may never answer it)
         return self._closed()
 
     def _closed(self) -> ConnectionClosed:
