@@ -19,6 +19,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import msgpack
 import orjson
@@ -31,8 +32,14 @@ from .echo_inprocess import script
 CHAT: dict[str, object] = {"type": "message", "nick": "ann", "text": "see you at the station at 9?", "ts": 1764000000}
 DOCUMENT: dict[str, object] = {
     "users": [
-        {"id": i, "name": f"user{i}", "tags": ["a", "b", "c"], "score": i * 1.5, "active": i % 2 == 0,
-         "address": {"city": "Lyon", "zip": f"{69000 + i}"}}
+        {
+            "id": i,
+            "name": f"user{i}",
+            "tags": ["a", "b", "c"],
+            "score": i * 1.5,
+            "active": i % 2 == 0,
+            "address": {"city": "Lyon", "zip": f"{69000 + i}"},
+        }
         for i in range(70)
     ]
 }
@@ -48,14 +55,22 @@ def best_ns(call: Callable[[], object], repeat: int, rounds: int) -> float:
     return best
 
 
+def stdlib_round_trip(value: object) -> object:
+    return json.loads(json.dumps(value))
+
+
+def codec_round_trip(codec: JSONCodec[object], value: object) -> object:
+    return codec.decode(codec.encode(value))
+
+
 def codec_vs_stdlib(rounds: int) -> None:
     codec = JSONCodec()
     print(f"{'JSON encode+decode':<28} {'stdlib ns':>10} {'codec ns':>10} {'speed-up':>9}")
     for name, value in (("chat message", CHAT), ("nested document", DOCUMENT)):
         size = len(json.dumps(value))
         repeat = 20_000 if size < 1000 else 1_000
-        stdlib = best_ns(lambda: json.loads(json.dumps(value)), repeat, rounds)
-        ours = best_ns(lambda: codec.decode(codec.encode(value)), repeat, rounds)
+        stdlib = best_ns(partial(stdlib_round_trip, value), repeat, rounds)
+        ours = best_ns(partial(codec_round_trip, codec, value), repeat, rounds)
         print(f"{f'{name} ({size} B)':<28} {stdlib:>10.0f} {ours:>10.0f} {stdlib / ours:>8.1f}x")
 
 
@@ -97,8 +112,10 @@ async def per_message(loop: Callable[[WebSocketASGI], Awaitable[None]], frame: s
 
 async def adapter_vs_by_hand(rounds: int, count: int = 50_000) -> None:
     print(f"\n{'echo of CHAT, per message':<28} {'by hand ns':>10} {'adapter ns':>10} {'ratio':>9}")
-    pairs = (("JSON (text frames)", by_hand_json, adapter_json, orjson.dumps(CHAT).decode()),
-             ("msgpack (binary frames)", by_hand_msgpack, adapter_msgpack, msgpack.packb(CHAT)))
+    pairs = (
+        ("JSON (text frames)", by_hand_json, adapter_json, orjson.dumps(CHAT).decode()),
+        ("msgpack (binary frames)", by_hand_msgpack, adapter_msgpack, msgpack.packb(CHAT)),
+    )
     for name, by_hand, adapter, frame in pairs:
         best_hand = best_adapter = float("inf")
         for _ in range(rounds):

@@ -231,7 +231,10 @@ async def main(count: int, rounds: int, binary: bool, instructions: bool) -> Non
     reference = "original" if "original" in echoes else "raw"
     kind = "binary" if binary else "text"
     print(f"{kind} echo, {count} messages, best of {rounds} rounds (Python {sys.version.split()[0]})")
-    print(f"{'contender':<24} {'ns/message':>11} {'ratio':>6} {'instructions':>13} {'ratio':>6}  (ratio to {TITLES[reference]})")
+    print(
+        f"{'contender':<24} {'ns/message':>11} {'ratio':>6} {'instructions':>13} {'ratio':>6}"
+        f"  (ratio to {TITLES[reference]})"
+    )
     for name, ns in best.items():
         line = f"{TITLES[name]:<24} {ns:>11.0f} {ns / best[reference]:>6.2f}"
         done, ref = counts[name], counts[reference]

@@ -89,8 +89,15 @@ def run_k6(script: str, url: str, summary: Path, settings: dict[str, str], timeo
     summary.unlink(missing_ok=True)
     started = time.monotonic()
     try:
-        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
-                                   env={**os.environ, "K6_NO_USAGE_REPORT": "true"})
+        completed = subprocess.run(
+            command,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "K6_NO_USAGE_REPORT": "true"},
+        )
     except subprocess.TimeoutExpired as expired:  # subprocess.run has killed it
         raise K6Failed(f"k6 did not finish within {timeout:.0f} s") from expired
     if completed.returncode != 0:
@@ -168,10 +175,14 @@ def best(results: list[Result]) -> Result | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--servers", default="uvicorn-websockets,hypercorn-asyncio",
-                        help=f"comma-separated, from: {', '.join(SERVERS)}; or 'all'")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--servers",
+        default="uvicorn-websockets,hypercorn-asyncio",
+        help=f"comma-separated, from: {', '.join(SERVERS)}; or 'all'",
+    )
     parser.add_argument("--scenario", default="echo", choices=sorted(SCENARIOS))
     parser.add_argument("--vus", type=int, default=300)
     parser.add_argument("--ramp", default="10s")
@@ -203,8 +214,12 @@ def main() -> None:
                         print(f"{server} {name} round {round_number}: {failed}", file=sys.stderr, flush=True)
                         continue
                     rounds[name].append(result)
-                    print(f"{server} {name} round {round_number}: {result.messages_per_second:,.0f} messages/s, "
-                          f"p99 {result.p99:.0f} ms, {result.errors} errors", file=sys.stderr, flush=True)
+                    print(
+                        f"{server} {name} round {round_number}: {result.messages_per_second:,.0f} messages/s, "
+                        f"p99 {result.p99:.0f} ms, {result.errors} errors",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         results[server] = {name: best(per_round) for name, per_round in rounds.items()}
     print(table(results, scenario, settings))
 

@@ -33,8 +33,9 @@ document.getElementById("text").onkeydown = (e) => {
 async def app(scope: Scope, receive: ASGIReceive, send: Send) -> None:
     """Serve the page over HTTP and echo over WebSocket."""
     if scope["type"] == "http":
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8")]})
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html; charset=utf-8")]}
+        )
         await send({"type": "http.response.body", "body": PAGE})
     elif scope["type"] == "websocket":
         ws = await WebSocketASGI.accept(scope, receive, send, subprotocols=["echo"])

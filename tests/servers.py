@@ -26,8 +26,22 @@ Command = Callable[[str, int], list[str]]
 
 def _uvicorn(ws: str) -> Command:
     def command(app: str, port: int) -> list[str]:
-        return [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", str(port), "--ws", ws,
-                "--log-level", "warning", "--lifespan", "off"]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--ws",
+            ws,
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "off",
+        ]
 
     return command
 
@@ -44,8 +58,22 @@ def _daphne(app: str, port: int) -> list[str]:
 
 
 def _granian(app: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", HOST, "--port", str(port),
-            "--workers", "1", "--log-level", "warning", app]
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+        app,
+    ]
 
 
 SERVERS: dict[str, Command] = {
@@ -85,12 +113,16 @@ def running(
 ) -> Iterator[str]:
     """Run ``app`` ("module:attribute", importable from the project root) on ``server``; yield ws://host:port."""
     port = free_port()
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-                   **(env or {})}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        **(env or {}),
+    }
     LOGS.mkdir(parents=True, exist_ok=True)
     with open(LOGS / f"{server}-{port}.log", "wb") as log:
-        process = subprocess.Popen(SERVERS[server](app, port), cwd=ROOT, env=environment,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            SERVERS[server](app, port), cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             _wait_listening(port, process, time.monotonic() + startup_timeout)
             yield f"ws://{HOST}:{port}"

@@ -89,8 +89,11 @@ async def test_accepts_with_the_subprotocol_runs_the_handler_and_closes_after_it
     app = websocket_app(echo_once, subprotocols=["chat.v2", "chat.v1"], headers={"x-app": "1"})
     async with calling(app, ws_scope("chat.v1", "chat.v2")) as peer:
         await peer.put({"type": "websocket.connect"})
-        assert await peer.next() == {"type": "websocket.accept", "subprotocol": "chat.v1",
-                                     "headers": [(b"x-app", b"1")]}
+        assert await peer.next() == {
+            "type": "websocket.accept",
+            "subprotocol": "chat.v1",
+            "headers": [(b"x-app", b"1")],
+        }
         await peer.put({"type": "websocket.receive", "text": "hi"})
         assert await peer.next() == {"type": "websocket.send", "text": "hi"}
         assert await peer.next() == {"type": "websocket.close", "code": 1000, "reason": ""}
@@ -275,8 +278,11 @@ def browser_scope(origin: str, *, extensions: Mapping[str, object] | None = None
         (None, {"type": "websocket.close", "code": 1008, "reason": ""}),
         (
             {"websocket.http.response": {}},
-            {"type": "websocket.http.response.start", "status": 403,
-             "headers": [(b"content-type", b"text/plain; charset=utf-8")]},
+            {
+                "type": "websocket.http.response.start",
+                "status": 403,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+            },
         ),
     ],
     ids=["close-before-accept", "denial-response"],
@@ -294,8 +300,11 @@ async def test_by_default_a_page_from_another_site_is_refused_before_the_handler
         await peer.put({"type": "websocket.connect"})
         assert await peer.next() == refusal
         rest = await peer.rest()
-    assert rest == ([{"type": "websocket.http.response.body", "body": b"Origin not allowed\n", "more_body": False}]
-                    if extensions else [])
+    assert rest == (
+        [{"type": "websocket.http.response.body", "body": b"Origin not allowed\n", "more_body": False}]
+        if extensions
+        else []
+    )
     assert called == [] and peer.outcome == []
 
 

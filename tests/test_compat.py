@@ -16,8 +16,9 @@ EXPECTED = {
 
 
 def generated() -> str:
-    result = subprocess.run([sys.executable, "-m", "tests.compat"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.compat"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
     return result.stdout.strip()
 
 

@@ -34,8 +34,12 @@ async def test_a_good_token_opens_the_connection(
     server: tuple[str, str], path: str, protocols: list[str], headers: dict[str, str]
 ) -> None:
     _, base = server
-    async with connect(base + path, subprotocols=[Subprotocol(p) for p in protocols] or None,
-                       additional_headers=headers, open_timeout=LIMIT) as client:
+    async with connect(
+        base + path,
+        subprotocols=[Subprotocol(p) for p in protocols] or None,
+        additional_headers=headers,
+        open_timeout=LIMIT,
+    ) as client:
         assert client.subprotocol == ("chat" if protocols else None)
         assert await recv(client) == "hello ann"
         await client.send("ping")

@@ -14,7 +14,6 @@ from .servers import running
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
 
-
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
     with running("uvicorn-websockets", "examples.echo:app") as base:

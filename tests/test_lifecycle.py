@@ -141,15 +141,14 @@ sequences = st.lists(st.one_of(valid_messages, malformed_messages), max_size=12)
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(inbound=sequences, max_size=st.none() | st.integers(0, 10))
-async def test_random_asgi_sequences_raise_only_documented_errors(
-    inbound: list[object], max_size: int | None
-) -> None:
+async def test_random_asgi_sequences_raise_only_documented_errors(inbound: list[object], max_size: int | None) -> None:
     server = StrictServer(inbound)
     received: list[str | bytes] = []
     with anyio.fail_after(2):
         try:
-            ws = await WebSocketASGI.accept({"type": "websocket"}, server.receive, server.send,
-                                            max_message_size=max_size)
+            ws = await WebSocketASGI.accept(
+                {"type": "websocket"}, server.receive, server.send, max_message_size=max_size
+            )
             for _ in range(len(inbound) + 1):
                 try:
                     received.append(await ws.receive())

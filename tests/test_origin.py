@@ -90,8 +90,16 @@ def test_the_origin_table(policy: Origins, handshake: Request, allowed: bool) ->
 
 
 @pytest.mark.parametrize(
-    "entry", ["https://example.com/", "example.com", "https://", "https://ex ample.com", "https://bücher.example",
-              "http://host:0", "*.example.com"],
+    "entry",
+    [
+        "https://example.com/",
+        "example.com",
+        "https://",
+        "https://ex ample.com",
+        "https://bücher.example",
+        "http://host:0",
+        "*.example.com",
+    ],
 )
 def test_a_malformed_allowed_origin_is_an_invalid_argument(entry: str) -> None:
     with pytest.raises(InvalidArgument, match="not an origin"):

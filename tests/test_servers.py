@@ -209,6 +209,7 @@ async def test_many_connections_lose_and_reorder_nothing(server: tuple[str, str]
             for i in range(per_connection)
         ]
         async with opening(base + "/echo") as client:
+
             async def write() -> None:
                 for message in messages:
                     await client.send(message)
@@ -251,8 +252,9 @@ async def test_a_listed_or_own_origin_and_a_client_without_origin_are_accepted(
     _, base = server
     key = f"allowed-{next(_ids)}"
     sent = base.replace("ws://", "http://") if origin == "page's own" else origin
-    async with connect(f"{base}{path}?id={key}", origin=None if sent is None else Origin(sent),
-                       open_timeout=LIMIT) as client:
+    async with connect(
+        f"{base}{path}?id={key}", origin=None if sent is None else Origin(sent), open_timeout=LIMIT
+    ) as client:
         await client.send("hi")
         assert await recv(client) == "hi"
     assert await handler_ran(base, key)

@@ -60,12 +60,18 @@ async def echo_with_user(ws: WebSocketASGI) -> None:
             await ws.send(message)
 
 
-application = ProtocolTypeRouter({
-    "http": get_asgi_application(),
-    "websocket": AuthMiddlewareStack(URLRouter([
-        path("ws/echo/", websocket_app(echo_with_user, subprotocols=SUBPROTOCOLS, origins=SAME_ORIGIN)),
-    ])),
-})
+application = ProtocolTypeRouter(
+    {
+        "http": get_asgi_application(),
+        "websocket": AuthMiddlewareStack(
+            URLRouter(
+                [
+                    path("ws/echo/", websocket_app(echo_with_user, subprotocols=SUBPROTOCOLS, origins=SAME_ORIGIN)),
+                ]
+            )
+        ),
+    }
+)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ app = FastAPI()
 async def websocket_route(websocket: WebSocket) -> None:
     try:
         # Pages from other sites are refused with 403: a browser would send them this site's cookies.
-        ws = await WebSocketASGI.accept(websocket.scope, websocket.receive, websocket.send,
-                                        subprotocols=SUBPROTOCOLS, origins=SAME_ORIGIN)
+        ws = await WebSocketASGI.accept(
+            websocket.scope, websocket.receive, websocket.send, subprotocols=SUBPROTOCOLS, origins=SAME_ORIGIN
+        )
     except OriginRefused:
         return
     try:

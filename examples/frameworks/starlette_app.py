@@ -30,8 +30,10 @@ async def index(request: Request) -> PlainTextResponse:
     return PlainTextResponse("WebSocket at /ws")
 
 
-app = Starlette(routes=[
-    Route("/", index),
-    WebSocketRoute("/ws", websocket_endpoint),
-    Mount("/mounted", app=echo_app),
-])
+app = Starlette(
+    routes=[
+        Route("/", index),
+        WebSocketRoute("/ws", websocket_endpoint),
+        Mount("/mounted", app=echo_app),
+    ]
+)

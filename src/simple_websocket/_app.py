@@ -134,16 +134,18 @@ websocket_app = WebSocketApp
 
 
 async def _upgrade_required(send: _Send) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": 426,
-        "headers": [
-            (b"content-type", b"text/plain; charset=utf-8"),
-            (b"content-length", str(len(_UPGRADE_REQUIRED)).encode()),
-            (b"upgrade", b"websocket"),
-            (b"connection", b"Upgrade"),
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 426,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(_UPGRADE_REQUIRED)).encode()),
+                (b"upgrade", b"websocket"),
+                (b"connection", b"Upgrade"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": _UPGRADE_REQUIRED})
 
 

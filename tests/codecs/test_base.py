@@ -109,8 +109,9 @@ async def test_the_core_stays_usable_beside_the_adapter() -> None:
         assert await pair.client.receive() == await pair.client.receive() == '{"a":1}'
 
 
-@pytest.mark.parametrize(("module", "codec", "extra"), [("orjson", "JSONCodec", "json"),
-                                                          ("msgpack", "MsgpackCodec", "msgpack")])
+@pytest.mark.parametrize(
+    ("module", "codec", "extra"), [("orjson", "JSONCodec", "json"), ("msgpack", "MsgpackCodec", "msgpack")]
+)
 def test_a_missing_library_names_the_extra_to_install(module: str, codec: str, extra: str) -> None:
     program = (
         f"import sys; sys.modules[{module!r}] = None\n"

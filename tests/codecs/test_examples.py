@@ -15,7 +15,6 @@ from ..servers import running
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
 
-
 @pytest.fixture(scope="module")
 def json_url() -> Iterator[str]:
     with running("uvicorn-websockets", "examples.codecs_json:app") as url:

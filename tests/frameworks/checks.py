@@ -27,7 +27,7 @@ async def answers(url: str, question: str) -> str | bytes:
 
 
 async def closes_with_4000_bye(url: str, reason: str = "bye") -> None:
-    """"close" ends the connection from the app's side with 4000 "bye" (``reason`` where a server drops it)."""
+    """ "close" ends the connection from the app's side with 4000 "bye" (``reason`` where a server drops it)."""
     async with opening(url) as client:
         await client.send("close")
         assert await closed_by_app(client) == (4000, reason)

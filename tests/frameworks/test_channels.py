@@ -87,8 +87,12 @@ class LoggedIn:
     async def ask_user(self, origin: str | None) -> str | bytes:
         """Connect with ann's session cookie (and ``origin``) and ask who the handler sees."""
         headers = {"Cookie": f"sessionid={self.session}"}
-        async with connect(self.server.echo, origin=None if origin is None else Origin(origin),
-                           additional_headers=headers, open_timeout=LIMIT) as client:
+        async with connect(
+            self.server.echo,
+            origin=None if origin is None else Origin(origin),
+            additional_headers=headers,
+            open_timeout=LIMIT,
+        ) as client:
             await client.send("user?")
             return await recv(client)
 
@@ -98,8 +102,15 @@ def logged_in(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """The example on a database where "ann" is logged in; yields her session id."""
     database = str(tmp_path_factory.mktemp("channels") / "db.sqlite3")
     env = {"CHANNELS_LOGIN_DB": database, "DJANGO_SETTINGS_MODULE": "tests.frameworks.channels_login"}
-    session = subprocess.run([sys.executable, "-m", "tests.frameworks.channels_login"], cwd=ROOT, check=True,
-                             capture_output=True, text=True, timeout=60, env={**_environment(), **env}).stdout.strip()
+    session = subprocess.run(
+        [sys.executable, "-m", "tests.frameworks.channels_login"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**_environment(), **env},
+    ).stdout.strip()
     with running(request.param, "examples.frameworks.channels_app:application", env=env) as base:
         yield LoggedIn(Server(request.param, base), session)
 

@@ -22,7 +22,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.server]
 QUIRKS = {"Litestar": {"a mounted app sees its path below the mount point"}}
 
 
-
 @dataclass(frozen=True)
 class Example:
     framework: str
@@ -39,13 +38,19 @@ ROUTE_AND_MOUNT = {"/ws": "/ws", "/mounted/ws": "/mounted/ws"}
 HELLO = {"/": (200, b"WebSocket at /ws")}
 EXAMPLES = [
     Example(
-        "FastAPI", "examples.frameworks.fastapi_app:app", "uvicorn-websockets", ROUTE_AND_MOUNT,
+        "FastAPI",
+        "examples.frameworks.fastapi_app:app",
+        "uvicorn-websockets",
+        ROUTE_AND_MOUNT,
         {"/": (200, b'{"websocket":"/ws"}')},
     ),
     Example("Starlette", "examples.frameworks.starlette_app:app", "uvicorn-websockets", ROUTE_AND_MOUNT, HELLO),
     Example(
-        "Litestar", "examples.frameworks.litestar_app:app", "uvicorn-websockets",
-        {"/ws": "/ws", "/mounted/ws": "/ws/"}, HELLO,
+        "Litestar",
+        "examples.frameworks.litestar_app:app",
+        "uvicorn-websockets",
+        {"/ws": "/ws", "/mounted/ws": "/ws/"},
+        HELLO,
     ),
     *(
         Example("Quart", "examples.frameworks.quart_app:app", server, {"/ws": "/ws"}, {**HELLO, "/nowhere": (404, b"")})
@@ -53,7 +58,10 @@ EXAMPLES = [
     ),
     *(
         Example(
-            "bare ASGI", "examples.frameworks.bare_app:app", server, {"/": "/", "/any/path": "/any/path"},
+            "bare ASGI",
+            "examples.frameworks.bare_app:app",
+            server,
+            {"/": "/", "/any/path": "/any/path"},
             {"/": (404, b"Not Found")},
         )
         for server in ("uvicorn-websockets", "hypercorn-asyncio")

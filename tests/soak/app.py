@@ -226,8 +226,13 @@ async def app(scope: Scope, receive: ASGIReceive, send: Send) -> None:
         await ROUTES.get(path if isinstance(path, str) else "", ROUTES["/echo"])(scope, receive, send)
     elif kind == "http":
         body = orjson.dumps(stats()) if path == "/stats" else b"not found"
-        await send({"type": "http.response.start", "status": 200 if path == "/stats" else 404,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200 if path == "/stats" else 404,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
     elif kind == "lifespan":
         while (await receive())["type"] != "lifespan.shutdown":

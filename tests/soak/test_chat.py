@@ -37,9 +37,20 @@ JUNK_FRAMES = 20
 OVERSIZED = 30
 """Clients that send one frame over the chat's max_message_size."""
 GARBAGE: list[str | bytes] = [
-    "{", "not json", '{"type": "message", "text": ', "[1, 2", "\u2028\x00", '{"type": "message"}',
-    '{"type": "message", "text": 42}', '{"type": "nope"}', "[]", "null", '"text"', '{"type": "ack", "received": -1}',
-    b"\xff\xfe\x00garbage", b"{}",
+    "{",
+    "not json",
+    '{"type": "message", "text": ',
+    "[1, 2",
+    "\u2028\x00",
+    '{"type": "message"}',
+    '{"type": "message", "text": 42}',
+    '{"type": "nope"}',
+    "[]",
+    "null",
+    '"text"',
+    '{"type": "ack", "received": -1}',
+    b"\xff\xfe\x00garbage",
+    b"{}",
 ]
 
 
@@ -50,8 +61,13 @@ def chat_url() -> Iterator[str]:
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     environment.pop("CHAT_REDIS_URL", None)
     with open(LOGS / f"chat-soak-{port}.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "examples.chat", str(port)], cwd=ROOT, env=environment,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "examples.chat", str(port)],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 20
             while not _listening(port):
@@ -100,8 +116,11 @@ class Person:
         self.changed.set()
 
     def said(self, nick_prefix: str) -> list[str]:
-        return [str(e["text"]) for e in self.events if e.get("type") == "message"
-                and str(e.get("nick", "")).startswith(nick_prefix)]
+        return [
+            str(e["text"])
+            for e in self.events
+            if e.get("type") == "message" and str(e.get("nick", "")).startswith(nick_prefix)
+        ]
 
     def errors(self) -> int:
         return sum(1 for e in self.events if e.get("type") == "error")

@@ -138,8 +138,9 @@ async def test_floods_of_messages_over_max_message_size_are_closed_with_1009(soa
     codes = await asyncio.wait_for(flooding, 120)
     report = await settled(base, "flood", FLOODERS)
     expected = 1000 if has(name, "sends close codes 1000 and 3000-4999 only") else 1009
-    record(name, "flood", flooders=FLOODERS, closed_with=f"{codes.count(expected)} x {expected}",
-           reset=codes.count(None))
+    record(
+        name, "flood", flooders=FLOODERS, closed_with=f"{codes.count(expected)} x {expected}", reset=codes.count(None)
+    )
     assert codes[0::2] == [expected] * (FLOODERS // 2)
     assert set(codes[1::2]) <= {expected, None}
     assert outcomes(report, "flood") == {"MessageTooBig": FLOODERS}
@@ -212,7 +213,7 @@ async def test_receives_cancelled_by_a_timeout_lose_no_message(soak: tuple[str, 
     async with opening(f"{base}/receive-timeouts?tag=receive-timeouts", max_queue=None) as client:
         reader = asyncio.create_task(read(client))
         for start in range(0, len(messages), 4):
-            for message in messages[start:start + 4]:
+            for message in messages[start : start + 4]:
                 await client.send(message)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(echo_of(messages[min(start + 4, len(messages)) - 1]), 0.1)
@@ -223,8 +224,9 @@ async def test_receives_cancelled_by_a_timeout_lose_no_message(soak: tuple[str, 
     order = [places[message] for message in echoed]
     lost = len(messages) - len(echoed)
     misordered = sum(1 for before, after in itertools.pairwise(order) if after <= before)
-    record(name, "receive-timeouts", messages=len(messages), lost=lost, misordered=misordered,
-           timeouts=int(sum(timeouts)))
+    record(
+        name, "receive-timeouts", messages=len(messages), lost=lost, misordered=misordered, timeouts=int(sum(timeouts))
+    )
     assert timeouts and timeouts[0] > 0
     assert misordered == 0
     if has(name, LOSES_CANCELLED_RECEIVE):

@@ -81,8 +81,9 @@ async def test_a_thousand_connections_at_once_lose_and_reorder_nothing(soak: tup
     tag = f"load{route.replace('/', '-')}"
     before = await stats(base)
     clients: list[ClientConnection] = await asyncio.wait_for(
-        bounded_gather(OPENING_AT_ONCE, [lambda: opening(f"{base}{route}?tag={tag}", max_queue=None)
-                                         for _ in range(CONNECTIONS)]),
+        bounded_gather(
+            OPENING_AT_ONCE, [lambda: opening(f"{base}{route}?tag={tag}", max_queue=None) for _ in range(CONNECTIONS)]
+        ),
         120,
     )
     try:
@@ -94,8 +95,14 @@ async def test_a_thousand_connections_at_once_lose_and_reorder_nothing(soak: tup
     after = await settled(base, tag, CONNECTIONS)
     lost = sum(lost for lost, _ in results)
     misordered = sum(misordered for _, misordered in results)
-    record(name, f"load{route.replace('/', '-')}", connections=CONNECTIONS, messages=CONNECTIONS * MESSAGES,
-           lost=lost, misordered=misordered)
+    record(
+        name,
+        f"load{route.replace('/', '-')}",
+        connections=CONNECTIONS,
+        messages=CONNECTIONS * MESSAGES,
+        lost=lost,
+        misordered=misordered,
+    )
     assert (lost, misordered) == (0, 0)
     assert outcomes(after, tag) == {"ConnectionClosed": CONNECTIONS}
     assert after["running"] == before["running"] == 0
@@ -122,8 +129,17 @@ async def test_ten_thousand_connections_one_after_another_leave_nothing_behind(s
     growth = rss[2] - rss[1]
     running, alive = after["running"], after["alive"]
     assert isinstance(running, int) and isinstance(alive, int)
-    record(name, "cycles", cycles=CYCLES, rss_start=rss[0], rss_half=rss[1], rss_end=rss[2], growth=growth,
-           running=running, alive=alive)
+    record(
+        name,
+        "cycles",
+        cycles=CYCLES,
+        rss_start=rss[0],
+        rss_half=rss[1],
+        rss_end=rss[2],
+        growth=growth,
+        running=running,
+        alive=alive,
+    )
     assert outcomes(after, "cycle") == {"ConnectionClosed": CYCLES}
     assert (after["running"], after["alive"]) == (0, 0)
     assert growth <= RSS_GROWTH_LIMIT, f"{name}: RSS {rss} grew by {growth} bytes over the second half"
@@ -163,8 +179,15 @@ async def test_clients_dropping_mid_message_end_their_handlers_and_disturb_nobod
     results = await asyncio.wait_for(asyncio.gather(*bystanders), 120)
     after = await settled(base, tag, DROPPED)
     ended = outcomes(after, tag)
-    record(name, tag, dropped=DROPPED, ended=ended.get("ConnectionClosed", 0), bystanders=BYSTANDERS,
-           lost=sum(lost for lost, _ in results), misordered=sum(misordered for _, misordered in results))
+    record(
+        name,
+        tag,
+        dropped=DROPPED,
+        ended=ended.get("ConnectionClosed", 0),
+        bystanders=BYSTANDERS,
+        lost=sum(lost for lost, _ in results),
+        misordered=sum(misordered for _, misordered in results),
+    )
     assert ended == {"ConnectionClosed": DROPPED}, f"{name}: handlers of dropped clients ended {ended}"
     assert results == [(0, 0)] * BYSTANDERS
     after = await settled(base, f"{tag}-bystander", BYSTANDERS)
