@@ -15,7 +15,7 @@ import time
 
 from websockets.asyncio.client import connect
 
-from tests.servers import running
+from tests.support.servers import running
 
 
 async def echo_rate(url: str, count: int, window: int) -> float:

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.servers import ROOT, SERVERS, running
+from tests.support.servers import ROOT, SERVERS, running
 
 K6_DIR = ROOT / "bench" / "k6"
 OUT = ROOT / "test-artifacts" / "load"

@@ -22,7 +22,7 @@ from simple_websocket import (
 )
 from simple_websocket.typing import ASGIApp
 
-from .helpers import LIMIT
+from .support.memory import LIMIT
 
 pytestmark = pytest.mark.anyio
 

@@ -25,7 +25,7 @@ from examples.frameworks.channels_app import application as channels_application
 from examples.frameworks.handler import app as echo_app
 from simple_websocket import WebSocketASGI, websocket_app
 
-from .helpers import LIMIT
+from .support.memory import LIMIT
 
 _Receive: TypeAlias = Callable[[], Awaitable[Mapping[str, object]]]
 _Send: TypeAlias = Callable[[dict[str, object]], Awaitable[object]]

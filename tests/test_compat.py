@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from .compat import BEGIN, END, ROOT, TARGETS
-from .servers import SERVERS
+from .support.compat import BEGIN, END, ROOT, TARGETS
+from .support.servers import SERVERS
 
 EXPECTED = {
     "server": set(SERVERS),
@@ -17,7 +17,12 @@ EXPECTED = {
 
 def generated() -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "tests.compat"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-m", "tests.support.compat"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return result.stdout.strip()
 
@@ -32,4 +37,4 @@ def test_the_table_is_current_and_covers_every_integration() -> None:
     assert covered == EXPECTED
     for path in TARGETS:
         text = path.read_text(encoding="utf-8")
-        assert f"{BEGIN}\n{table}\n{END}" in text, f"{path.name} is out of date: python -m tests.compat --write"
+        assert f"{BEGIN}\n{table}\n{END}" in text, f"{path.name} is out of date: python -m tests.support.compat --write"

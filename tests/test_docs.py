@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from .compat import ROOT
+from .support.compat import ROOT
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)

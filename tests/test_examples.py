@@ -13,7 +13,7 @@ from websockets.typing import Subprotocol
 
 from examples import errors, testing_handlers
 
-from .servers import output_of, running
+from .support.servers import output_of, running
 
 pytestmark = pytest.mark.anyio
 

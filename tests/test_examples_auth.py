@@ -9,8 +9,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin, Subprotocol
 
-from .client import LIMIT, recv
-from .servers import running
+from .support.servers import running
+from .support.ws_client import LIMIT, recv
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 

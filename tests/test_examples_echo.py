@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-from .servers import running
+from .support.servers import running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 

@@ -9,8 +9,8 @@ import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from .fanout.redis_server import redis_server
-from .servers import running
+from .support.redis_server import redis_server
+from .support.servers import running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 

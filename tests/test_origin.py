@@ -17,7 +17,7 @@ from simple_websocket import (
     Request,
 )
 
-from .helpers import connection
+from .support.memory import connection
 
 pytestmark = pytest.mark.anyio
 

@@ -14,8 +14,8 @@ from anyio.abc import TaskGroup
 from simple_websocket import Close, ConnectionClosed, ConnectionState
 from simple_websocket._send_turns import SendTurns
 
-from . import helpers
-from .helpers import LIMIT, Pair, opened
+from .support import memory
+from .support.memory import LIMIT, Pair, opened
 
 Send = Callable[[str], Awaitable[None]]
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture(params=["transport", "asgi"], autouse=True)
 def message_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run every test over the general Transport path and over the ASGI per-message path."""
-    monkeypatch.setattr(helpers, "MESSAGE_PATH", request.param)
+    monkeypatch.setattr(memory, "MESSAGE_PATH", request.param)
 
 
 async def _hold_then_release(turns: SendTurns, log: list[str], name: str) -> None:

@@ -16,9 +16,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Origin
 
-from . import e2e_app
-from .client import LIMIT, closed_by_app, opening, recv
-from .servers import SERVERS, running
+from .support import e2e_app
+from .support.servers import SERVERS, running
+from .support.ws_client import LIMIT, closed_by_app, opening, recv
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
@@ -60,7 +60,7 @@ SERVER_PARAMS = [pytest.param(name, marks=pytest.mark.compat("server", name)) fo
 
 @pytest.fixture(scope="module", params=SERVER_PARAMS)
 def server(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
-    with running(request.param, "tests.e2e_app:app") as base:
+    with running(request.param, "tests.support.e2e_app:app") as base:
         yield request.param, base
 
 
@@ -273,7 +273,7 @@ async def test_a_client_close_crossing_the_apps_close(name: str) -> None:
     before closing, so that one server process serves them all; this one runs its own.
     """
     crossed = 0
-    with running(name, "tests.e2e_app:app") as base:
+    with running(name, "tests.support.e2e_app:app") as base:
         try:
             for _ in range(CROSSINGS):
                 async with opening(base + "/bye") as client:

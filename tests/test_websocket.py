@@ -23,8 +23,8 @@ from simple_websocket import (
     WebSocketASGI,
 )
 
-from . import helpers
-from .helpers import LIMIT, Outcome, connection, opened, run_to_outcome
+from .support import memory
+from .support.memory import LIMIT, Outcome, connection, opened, run_to_outcome
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture(params=["transport", "asgi"], autouse=True)
 def message_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run every test over the general Transport path and over the ASGI per-message path."""
-    monkeypatch.setattr(helpers, "MESSAGE_PATH", request.param)
+    monkeypatch.setattr(memory, "MESSAGE_PATH", request.param)
 
 
 # -- handshake ---------------------------------------------------------------------------

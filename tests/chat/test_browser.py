@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ..servers import ROOT, running
+from ..support.servers import ROOT, running
 
 pytestmark = pytest.mark.server
 
@@ -154,8 +154,8 @@ def test_a_page_from_another_port_cannot_join_the_chat(page_url: str, other_page
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """Two chat processes sharing one redis-server: the pages of each, as people would open them."""
-    from ..fanout.redis_server import redis_server
-    from .processes import chat_process
+    from ..support.chat_processes import chat_process
+    from ..support.redis_server import redis_server
 
     with redis_server(tmp_path_factory.mktemp("redis")) as redis:
         env = {"CHAT_NAMESPACE": "browsers"}

@@ -14,7 +14,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from ..servers import ROOT, free_port, stop
+from ..support.servers import ROOT, free_port, stop
 
 pytestmark = pytest.mark.server
 

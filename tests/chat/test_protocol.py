@@ -11,8 +11,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from ..servers import running
-from .clients import Chatter, join
+from ..support.chat_clients import Chatter, join
+from ..support.servers import running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 

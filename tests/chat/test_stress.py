@@ -17,8 +17,8 @@ from websockets.frames import Close
 
 from examples.chat.app import WINDOW
 
-from ..servers import LOGS, ROOT, running
-from .clients import Chatter, join
+from ..support.chat_clients import Chatter, join
+from ..support.servers import LOGS, ROOT, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ..fanout.redis_server import RedisServer, redis_server
-from .clients import Chatter, Event, is_message, join
-from .processes import chat_process
+from ..support.chat_clients import Chatter, Event, is_message, join
+from ..support.chat_processes import chat_process
+from ..support.redis_server import RedisServer, redis_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
@@ -117,7 +117,7 @@ def test_several_workers_need_redis(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from ..servers import ROOT
+    from ..support.servers import ROOT
 
     result = subprocess.run(
         [sys.executable, "-m", "examples.chat", "0", "--workers", "2"],

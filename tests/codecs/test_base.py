@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from simple_websocket import Close, ConnectionClosed, DecodeError
 from simple_websocket.codecs import CodecSocket, JSONCodec, MsgpackCodec
 
-from ..helpers import opened
+from ..support.memory import opened
 from .test_json import json_values
 from .test_msgpack import msgpack_values
 

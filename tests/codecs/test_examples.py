@@ -10,7 +10,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 
-from ..servers import running
+from ..support.servers import running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 

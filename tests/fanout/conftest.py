@@ -9,7 +9,7 @@ import pytest
 
 from simple_websocket.fanout import Backend, MemoryBackend, RedisBackend
 
-from .redis_server import RedisServer, redis_server
+from ..support.redis_server import RedisServer, redis_server
 
 BackendFactory = Callable[[], Backend]
 

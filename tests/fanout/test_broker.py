@@ -189,7 +189,7 @@ async def test_a_gap_when_the_retention_window_was_passed(make_backend: BackendF
 async def test_publish_without_a_broker_raises_in_time() -> None:
     from simple_websocket.fanout import RedisBackend
 
-    from .redis_server import free_port
+    from ..support.redis_server import free_port
 
     backend = RedisBackend(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
     with anyio.fail_after(LIMIT):

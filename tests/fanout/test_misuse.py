@@ -9,8 +9,8 @@ import simple_websocket.fanout
 from simple_websocket import BrokerUnavailable, InvalidArgument, InvalidState, SlowSubscriber
 from simple_websocket.fanout import Broker, Kind, Left, MemoryBackend, RedisBackend
 
+from ..support.redis_server import free_port
 from .conftest import FAILED_CONNECTIONS
-from .redis_server import free_port
 
 pytestmark = [pytest.mark.anyio, FAILED_CONNECTIONS]
 

@@ -16,10 +16,10 @@ import pytest
 from simple_websocket import BrokerUnavailable
 from simple_websocket.fanout import Broker, Event, Gap, Left, Message, RedisBackend, Subscription
 
-from ..servers import ROOT
+from ..support.redis_server import RedisServer, redis_server
+from ..support.servers import ROOT
+from ..support.tcp_proxy import proxy_to
 from .conftest import FAILED_CONNECTIONS
-from .proxy import proxy_to
-from .redis_server import RedisServer, redis_server
 
 pytestmark = [pytest.mark.anyio, FAILED_CONNECTIONS]
 

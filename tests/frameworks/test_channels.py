@@ -13,9 +13,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from ..client import LIMIT, opening, recv
-from ..servers import ROOT, running
-from .checks import answers, closes_with_4000_bye, http_get
+from ..support.framework_checks import answers, closes_with_4000_bye, http_get
+from ..support.servers import ROOT, running
+from ..support.ws_client import LIMIT, opening, recv
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server, pytest.mark.compat("framework", "Django Channels")]
 
@@ -101,9 +101,9 @@ class LoggedIn:
 def logged_in(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggedIn]:
     """The example on a database where "ann" is logged in; yields her session id."""
     database = str(tmp_path_factory.mktemp("channels") / "db.sqlite3")
-    env = {"CHANNELS_LOGIN_DB": database, "DJANGO_SETTINGS_MODULE": "tests.frameworks.channels_login"}
+    env = {"CHANNELS_LOGIN_DB": database, "DJANGO_SETTINGS_MODULE": "tests.support.channels_login"}
     session = subprocess.run(
-        [sys.executable, "-m", "tests.frameworks.channels_login"],
+        [sys.executable, "-m", "tests.support.channels_login"],
         cwd=ROOT,
         check=True,
         capture_output=True,

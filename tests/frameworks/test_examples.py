@@ -13,9 +13,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from ..client import LIMIT
-from ..servers import running
-from .checks import answers, closes_with_4000_bye, echoes_with_subprotocol, http_get
+from ..support.framework_checks import answers, closes_with_4000_bye, echoes_with_subprotocol, http_get
+from ..support.servers import running
+from ..support.ws_client import LIMIT
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 

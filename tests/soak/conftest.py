@@ -1,4 +1,4 @@
-"""One server process per server set-up and test module, running tests/soak/app.py."""
+"""One server process per server set-up and test module, running tests/support/soak_app.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..servers import SERVERS, running
+from ..support.servers import SERVERS, running
 
 FILES_NEEDED = 8192
 """Open files the suite and its servers need at once: 1,000 connections are 2,000 sockets, and more."""
@@ -32,5 +32,5 @@ def anyio_backend() -> tuple[str, dict[str, bool]]:
 @pytest.fixture(scope="module", params=SOAK_SERVERS)
 def soak(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     """(server name, ws://host:port) of a server process running the soak app."""
-    with running(request.param, "tests.soak.app:app") as base:
+    with running(request.param, "tests.support.soak_app:app") as base:
         yield request.param, base

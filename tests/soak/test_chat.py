@@ -21,9 +21,9 @@ from websockets.exceptions import ConnectionClosed
 
 from examples.chat import app as chat
 
-from ..client import LIMIT
-from ..servers import HOST, LOGS, ROOT, free_port, stop
-from .peers import opening
+from ..support.servers import HOST, LOGS, ROOT, free_port, stop
+from ..support.soak_peers import opening
+from ..support.ws_client import LIMIT
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server, pytest.mark.soak]
 

@@ -15,11 +15,22 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from ..client import LIMIT
+from ..support import soak_app as app
+from ..support.soak_figures import record
+from ..support.soak_peers import (
+    RawPeer,
+    bounded_gather,
+    drop,
+    frame,
+    notes,
+    opening,
+    outcomes,
+    settled,
+    slow_reader,
+    stats,
+)
+from ..support.ws_client import LIMIT
 from ..test_servers import QUIRKS, has
-from . import app
-from .figures import record
-from .peers import RawPeer, bounded_gather, drop, frame, notes, opening, outcomes, settled, slow_reader, stats
 from .test_load import exchange, messages_for
 
 __all__ = ["QUIRKS"]  # the compatibility table reads each test module's QUIRKS (tests/compat.py)

@@ -8,7 +8,7 @@ import pytest
 
 from bench.load import SCENARIOS, run_k6
 
-from ..servers import running
+from ..support.servers import running
 
 pytestmark = [pytest.mark.server, pytest.mark.soak]
 
@@ -27,6 +27,6 @@ def test_the_echo_scenario_counts_sessions_messages_and_latency_for_both_apps(tm
 
 def test_the_echo_scenario_counts_sessions_the_server_cuts_short_as_errors(tmp_path: Path) -> None:
     """The soak app's /limited closes with 1009 on a message over 1,024 bytes: every session fails."""
-    with running("uvicorn-websockets", "tests.soak.app:app") as base:
+    with running("uvicorn-websockets", "tests.support.soak_app:app") as base:
         result = run_k6("echo.js", base + "/limited", tmp_path / "summary.json", {**SMALL, "SIZE": "2000"}, timeout=120)
     assert result.errors > 10 and result.sessions == 0 and result.messages == 0

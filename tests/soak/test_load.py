@@ -16,9 +16,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import WebSocketException
 
-from ..client import LIMIT
-from .figures import record
-from .peers import bounded_gather, drop, frame, opening, outcomes, settled, stats
+from ..support.soak_figures import record
+from ..support.soak_peers import bounded_gather, drop, frame, opening, outcomes, settled, stats
+from ..support.ws_client import LIMIT
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server, pytest.mark.soak]
 

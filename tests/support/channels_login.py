@@ -1,8 +1,8 @@
 """A Django database with one logged-in user, for the Channels example's session tests.
 
-``python -m tests.frameworks.channels_login`` (with ``CHANNELS_LOGIN_DB`` naming the SQLite file)
+``python -m tests.support.channels_login`` (with ``CHANNELS_LOGIN_DB`` naming the SQLite file)
 migrates the database, logs "ann" in and prints her session id. The server process then runs the
-example with ``DJANGO_SETTINGS_MODULE=tests.frameworks.channels_login`` so that it reads the same
+example with ``DJANGO_SETTINGS_MODULE=tests.support.channels_login`` so that it reads the same
 database.
 """
 
@@ -18,7 +18,7 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.envi
 def main() -> None:
     import django
 
-    os.environ["DJANGO_SETTINGS_MODULE"] = __name__.replace("__main__", "tests.frameworks.channels_login")
+    os.environ["DJANGO_SETTINGS_MODULE"] = __name__.replace("__main__", "tests.support.channels_login")
     django.setup()
     from django.contrib.auth.models import User
     from django.core.management import call_command

@@ -1,6 +1,6 @@
 """The soak suite's figures: each test records what it measured, per server.
 
-``python -m tests.soak.figures`` prints them as the README's Reliability table, from
+``python -m tests.support.soak_figures`` prints them as the README's Reliability table, from
 test-artifacts/soak/figures.json (written by the last run of the soak suite).
 """
 
@@ -10,7 +10,7 @@ import sys
 
 import orjson
 
-from ..servers import ROOT, SERVERS
+from .servers import ROOT, SERVERS
 
 FIGURES = ROOT / "test-artifacts" / "soak" / "figures.json"
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..servers import HOST, LOGS, ROOT, free_port, stop
+from .servers import HOST, LOGS, ROOT, free_port, stop
 
 #: How long a chat process may take to listen.
 START_LIMIT = 20.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from ..client import LIMIT, closed_by_app, opening, recv
+from .ws_client import LIMIT, closed_by_app, opening, recv
 
 OFFERED = ["x", "echo.v1"]  # the examples speak echo.v2 and echo.v1
 

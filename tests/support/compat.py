@@ -1,6 +1,6 @@
 """The compatibility table, generated from the tests marked ``compat(kind, name)``.
 
-``python -m tests.compat`` prints it; ``python -m tests.compat --write`` puts it into
+``python -m tests.support.compat`` prints it; ``python -m tests.support.compat --write`` puts it into
 docs/compatibility.md and README.md between the ``compat:begin``/``compat:end`` comments.
 A test that carries the marker proves the integration; a module-level ``QUIRKS`` dict in the
 test module (name -> set of descriptions) fills the "differences" column.
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TARGETS = [ROOT / "docs" / "compatibility.md", ROOT / "README.md"]
-BEGIN, END = "<!-- compat:begin (python -m tests.compat --write) -->", "<!-- compat:end -->"
+BEGIN, END = "<!-- compat:begin (python -m tests.support.compat --write) -->", "<!-- compat:end -->"
 KINDS = ["server", "framework", "test client"]
 
 
@@ -83,7 +83,7 @@ def replace_block(text: str, block: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.compat", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.support.compat", description=__doc__)
     parser.add_argument("--write", action="store_true", help="update docs/compatibility.md and README.md")
     write: bool = parser.parse_args().write
     block = table(collect())

@@ -16,7 +16,7 @@ from typing import Protocol, TypeVar
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-from ..client import LIMIT
+from .ws_client import LIMIT
 
 T = TypeVar("T")
 
@@ -54,7 +54,7 @@ async def slow_reader(url: str, **options: object) -> ClientConnection:
 
 
 async def stats(base: str) -> dict[str, object]:
-    """What the soak app reports over ``GET /stats`` (see tests/soak/app.py)."""
+    """What the soak app reports over ``GET /stats`` (see tests/support/soak_app.py)."""
     host, port = address(base)
     reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), LIMIT)
     try:

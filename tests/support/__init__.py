@@ -1,0 +1,1 @@
+"""What the tests share: servers and clients to start, apps to serve, helpers; no tests here."""
