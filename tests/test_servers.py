@@ -17,7 +17,7 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Origin
 
 from .support import e2e_app
-from .support.servers import SERVERS, running
+from .support.servers import SERVERS, output_of, running
 from .support.ws_client import LIMIT, closed_by_app, opening, recv
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
@@ -41,7 +41,7 @@ QUIRKS: dict[str, set[str]] = {
     "hypercorn-asyncio": {"accepts sends to a gone client silently", "reports a client's close as 1006"},
     "hypercorn-trio": {
         "accepts sends to a gone client silently",
-        "its worker dies when a client's close crosses the app's close",
+        "its worker may die when a client's close crosses the app's close",
         "reports a client's close as 1006",
         "a send blocked on a client that does not read cannot be cancelled",  # tests/soak/test_hostile.py
     },
@@ -267,10 +267,12 @@ CROSSINGS = 200
 async def test_a_client_close_crossing_the_apps_close(name: str) -> None:
     """The client says "bye" and closes at once; the app returns on "bye", so websocket_app closes too.
 
-    hypercorn's trio worker sends the answer to the client's close while it shuts the socket
-    down for the app's ending, trio raises BusyResourceError and the whole server process
-    exits (a raw ASGI app does the same). The other scenarios wait for the app's close
-    before closing, so that one server process serves them all; this one runs its own.
+    hypercorn's trio worker may send the answer to the client's close while it shuts the socket
+    down for the app's ending; trio then raises BusyResourceError and the whole server process
+    exits (a raw ASGI app does the same). It is a race: some runs see it within a few crossings,
+    some never. So a crossing may fail only there, and only with that error in the server's log.
+    The other scenarios wait for the app's close before closing, so that one server process
+    serves them all; this one runs its own.
     """
     crossed = 0
     with running(name, "tests.support.e2e_app:app") as base:
@@ -280,8 +282,9 @@ async def test_a_client_close_crossing_the_apps_close(name: str) -> None:
                     await client.send("bye")
                 crossed += 1
         except (OSError, WebSocketException, asyncio.TimeoutError):
-            pass  # the server is gone
-    if has(name, "its worker dies when a client's close crosses the app's close"):
-        assert crossed < CROSSINGS
+            pass  # checked below
+        log = output_of(base)
+    if crossed < CROSSINGS and has(name, "its worker may die when a client's close crosses the app's close"):
+        assert "BusyResourceError" in log, log[-2000:]
     else:
-        assert crossed == CROSSINGS
+        assert crossed == CROSSINGS, log[-2000:]
