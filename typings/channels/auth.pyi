@@ -1,7 +1,7 @@
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeAlias
 
 from channels.sessions import CookieMiddleware
-from typing_extensions import TypeAlias
 
 _Scope: TypeAlias = Mapping[str, object]
 _Receive: TypeAlias = Callable[[], Awaitable[Mapping[str, object]]]

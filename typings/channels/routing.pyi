@@ -1,7 +1,7 @@
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeAlias
 
 from django.urls import URLPattern
-from typing_extensions import TypeAlias
 
 _Scope: TypeAlias = Mapping[str, object]
 _Receive: TypeAlias = Callable[[], Awaitable[Mapping[str, object]]]

@@ -1,6 +1,5 @@
 from collections.abc import Awaitable, Callable, Mapping
-
-from typing_extensions import TypeAlias
+from typing import TypeAlias
 
 _Scope: TypeAlias = Mapping[str, object]
 _Receive: TypeAlias = Callable[[], Awaitable[Mapping[str, object]]]

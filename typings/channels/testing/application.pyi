@@ -1,7 +1,7 @@
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeAlias
 
 from asgiref.testing import ApplicationCommunicator as BaseApplicationCommunicator
-from typing_extensions import TypeAlias
 
 # The communicator calls ``application(scope, input_queue.get, output_queue.put)``.
 _Receive: TypeAlias = Callable[[], Awaitable[Mapping[str, object]]]
