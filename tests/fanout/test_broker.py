@@ -10,7 +10,7 @@ import pytest
 
 from simple_websocket import BrokerUnavailable, InvalidArgument, InvalidData, InvalidState, SlowSubscriber
 from simple_websocket.codecs import JSONCodec
-from simple_websocket.fanout import Broker, Event, Gap, Joined, Left, Message, Subscription
+from simple_websocket.fanout import Broker, Cursor, Event, Gap, Joined, Kind, Left, Message, Subscription
 
 from .conftest import FAILED_CONNECTIONS, RETENTION, BackendFactory
 
@@ -268,3 +268,16 @@ async def test_a_batch_longer_than_the_backlog_reaches_a_subscriber_that_keeps_u
                 for i in range(50):  # no pause between them: the reader gets them in batches
                     await writer.publish("feed", str(i))
     assert [e.data for e in received if isinstance(e, Message)] == [str(i) for i in range(50)]
+
+
+async def test_a_read_from_another_epoch_is_refused(make_backend: BackendFactory) -> None:
+    """The Backend contract: a cursor from data the backend no longer has is never continued."""
+    async with make_backend() as backend:
+        await backend.append("epochs", Kind.TEXT, "one", key="epochs-1")
+        head = await backend.head("epochs")
+        with anyio.fail_after(LIMIT):
+            assert [entry.payload for entry in await backend.read({"epochs": Cursor(0, head.epoch)}, timeout=1)] == [
+                "one"
+            ]
+            with pytest.raises(BrokerUnavailable, match="epoch"):
+                await backend.read({"epochs": Cursor(0, head.epoch + "-gone")}, timeout=1)

@@ -141,7 +141,20 @@ async def test_a_cut_off_process_catches_up_within_the_window_and_is_told_of_a_g
     assert events.index(gaps[0]) == 40  # exactly where the missing messages were
 
 
-async def test_a_redis_that_lost_its_data_is_reported_as_a_reset(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("loss", "published_after"),
+    [("restart", 3), ("flushall", 3), ("flushall", 8)],
+    ids=["restart", "flush", "flush-busy"],
+)
+async def test_a_redis_that_lost_its_data_is_reported_as_a_reset(
+    tmp_path: Path, loss: str, published_after: int
+) -> None:
+    """Redis restarted without persistence, or flushed under a live connection. After a flush no
+    connection drops: only the epochs read with each XREAD can tell. The reader's cursor is 5:
+    after 3 new entries XREAD alone would wait for a sixth; after 8 it would take the new 6-8 for
+    the ones after the old 5, and 1-5 would be lost without a word."""
+    import coredis
+
     with redis_server(tmp_path) as server:
         async with (
             Broker(RedisBackend(server.url)) as publisher,
@@ -153,14 +166,18 @@ async def test_a_redis_that_lost_its_data_is_reported_as_a_reset(tmp_path: Path)
                 for i in range(5):
                     await publisher.publish("feed", f"old {i}")
                 await read_until(sub, 5, events)
-                server.kill()
-                wipe(server)  # a Redis without persistence, restarted: everything is gone
-                server.start()
-                for i in range(3):
+                if loss == "restart":
+                    server.kill()
+                    wipe(server)
+                    server.start()
+                else:
+                    async with coredis.Redis.from_url(server.url) as admin:
+                        await admin.flushall()
+                for i in range(published_after):
                     await publisher.publish("feed", f"new {i}")
-                await read_until(sub, 8, events)
+                await read_until(sub, 5 + published_after, events)
     assert [e.data for e in events if isinstance(e, Message)] == [f"old {i}" for i in range(5)] + [
-        f"new {i}" for i in range(3)
+        f"new {i}" for i in range(published_after)
     ]
     assert [e for e in events if isinstance(e, Gap)] == [Gap("feed", None, "reset")]
 

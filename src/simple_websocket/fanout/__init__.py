@@ -25,7 +25,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from ..exceptions import BrokerUnavailable, FanoutError, SlowSubscriber
-from ._backend import Backend, Entry, Head, Kind
+from ._backend import Backend, Cursor, Entry, Head, Kind
 from ._broker import Broker
 from ._events import Event, Gap, GapCause, Joined, Left, Message
 from ._memory import MemoryBackend
@@ -38,6 +38,7 @@ __all__ = [
     "Backend",
     "Broker",
     "BrokerUnavailable",
+    "Cursor",
     "Entry",
     "Event",
     "FanoutError",

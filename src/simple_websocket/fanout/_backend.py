@@ -11,7 +11,10 @@ methods with these guarantees:
 - ``append`` is atomic and idempotent per ``key``: the same key appended twice (a retry after a
   lost reply) stores one entry and returns its ``seq`` both times.
 - ``read`` returns entries with ``seq`` above each topic's cursor, in order, and may return early
-  with nothing; it never returns a ``seq`` twice for the same cursor. It must be cancellable.
+  with nothing; it never returns a ``seq`` twice for the same cursor. It must be cancellable. It
+  raises ``BrokerUnavailable`` when a topic's epoch is no longer its cursor's (the data was lost
+  while the reader was away, even if the connection came back unnoticed): the Broker then reads
+  each topic's ``head`` again and reports the reset.
 - ``head`` returns the topic's last ``seq``, its members and its epoch as one consistent snapshot;
   the epoch stays the same for as long as the topic's data does.
 - ``join``/``leave`` change the presence table and append the matching entry in the same atomic
@@ -31,7 +34,7 @@ from enum import IntEnum
 
 from typing_extensions import Protocol, Self
 
-__all__ = ["Backend", "Entry", "Head", "Kind"]
+__all__ = ["Backend", "Cursor", "Entry", "Head", "Kind"]
 
 
 class Kind(IntEnum):
@@ -68,6 +71,14 @@ class Head:
     epoch: str
 
 
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a reader is in a topic: the last ``seq`` it has, in the data named ``epoch`` (from ``head``)."""
+
+    seq: int
+    epoch: str
+
+
 class Backend(Protocol):
     """Storage and transport for a Broker; see the module docstring for the guarantees."""
 
@@ -83,7 +94,7 @@ class Backend(Protocol):
         """Append one entry and return its seq."""
         ...
 
-    async def read(self, cursors: Mapping[str, int], *, timeout: float) -> Sequence[Entry]:
+    async def read(self, cursors: Mapping[str, Cursor], *, timeout: float) -> Sequence[Entry]:
         """Entries after each topic's cursor, waiting up to ``timeout`` seconds for the first."""
         ...
 

@@ -16,7 +16,7 @@ from typing_extensions import Self
 from ..codecs import Codec
 from ..exceptions import BrokerUnavailable, InvalidArgument, InvalidData, InvalidState
 from ..typing import Data
-from ._backend import Backend, Entry, Kind
+from ._backend import Backend, Cursor, Entry, Kind
 from ._events import Event, Gap, Joined, Left, Message
 from ._memory import MemoryBackend
 from ._subscription import Overflow, Subscription
@@ -353,11 +353,11 @@ class Broker:
                 self._topics_changed = anyio.Event()
                 await self._topics_changed.wait()
                 continue
-            cursors = {name: topic.cursor for name, topic in self._topics.items()}
             with anyio.CancelScope() as self._reading:
                 try:
                     if cut_off:
                         await self._resync()
+                    cursors = {name: Cursor(topic.cursor, topic.epoch) for name, topic in self._topics.items()}
                     entries = await self.backend.read(cursors, timeout=_READ_WAIT)
                 except BrokerUnavailable:
                     cut_off = True

@@ -10,8 +10,8 @@ import anyio
 import anyio.lowlevel
 from typing_extensions import Self
 
-from ..exceptions import InvalidArgument
-from ._backend import Entry, Head, Kind
+from ..exceptions import BrokerUnavailable, InvalidArgument
+from ._backend import Cursor, Entry, Head, Kind
 
 __all__ = ["MemoryBackend"]
 
@@ -81,10 +81,13 @@ class MemoryBackend:
             await anyio.lowlevel.checkpoint_if_cancelled()
         return seq
 
-    async def read(self, cursors: Mapping[str, int], *, timeout: float) -> Sequence[Entry]:
+    async def read(self, cursors: Mapping[str, Cursor], *, timeout: float) -> Sequence[Entry]:
+        for topic, cursor in cursors.items():
+            if cursor.epoch != self._epoch:
+                raise BrokerUnavailable(f"topic {topic!r}: epoch {cursor.epoch!r} is not this backend's")
         with anyio.move_on_after(timeout):
             while True:
-                found = [entry for topic, cursor in cursors.items() for entry in self._after(topic, cursor)]
+                found = [entry for topic, cursor in cursors.items() for entry in self._after(topic, cursor.seq)]
                 if found:
                     return found
                 if self._appended is None:

@@ -11,7 +11,7 @@ import anyio
 from typing_extensions import Self
 
 from ..exceptions import BrokerUnavailable, InvalidArgument
-from ._backend import Entry, Head, Kind
+from ._backend import Cursor, Entry, Head, Kind
 
 if TYPE_CHECKING:
     import coredis
@@ -205,13 +205,24 @@ class RedisBackend:
         seq = await self._script("append", [*self._keys(topic), dedup], [self.retention, int(kind), payload, window])
         return _int(seq)
 
-    async def read(self, cursors: Mapping[str, int], *, timeout: float) -> Sequence[Entry]:
+    async def read(self, cursors: Mapping[str, Cursor], *, timeout: float) -> Sequence[Entry]:
         redis = self._redis()
-        streams = {self._keys(topic)[0]: f"{cursor}-0" for topic, cursor in cursors.items()}
-        topics = {key.encode(): topic for key, topic in zip(streams, cursors, strict=True)}
+        keys = {topic: self._keys(topic) for topic in cursors}
+        streams = {key[0]: f"{cursors[topic].seq}-0" for topic, key in keys.items()}
+        topics = {key[0].encode(): topic for topic, key in keys.items()}
         block = max(1, math.ceil(timeout * 1000))
         with self._answering(wait=timeout):
-            found = await redis.xread(streams, count=_READ_COUNT, block=block)
+            # One connection for both, the epochs read right after the entries: entries from a
+            # Redis that lost its data (even behind a connection that came back unnoticed) are
+            # never taken for the ones that follow the cursor.
+            async with redis.pipeline(transaction=False) as pipeline:
+                found_reply = pipeline.xread(streams, count=_READ_COUNT, block=block)
+                epochs_reply = pipeline.mget([key[3] for key in keys.values()])
+            found = await found_reply
+            epochs = await epochs_reply
+        for (topic, cursor), epoch in zip(cursors.items(), epochs, strict=True):
+            if epoch is None or _text(epoch) != cursor.epoch:
+                raise BrokerUnavailable(f"Redis lost topic {topic!r}: its epoch is {epoch!r}, not {cursor.epoch!r}")
         if not found:
             return ()
         entries: list[Entry] = []
