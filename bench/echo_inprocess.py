@@ -180,7 +180,10 @@ def load_simple_websocket() -> Echo | None:
 def contenders(binary: bool) -> dict[str, Echo]:
     """The echoes by short name (the names --only takes), the original's left out if it cannot be had."""
     echoes: dict[str, Echo] = {"raw": raw_echo, "floor": floor_echo, "ours": ours_echo}
-    echoes["starlette"] = starlette_echo(binary)
+    if importlib.util.find_spec("starlette") is not None:
+        echoes["starlette"] = starlette_echo(binary)
+    else:
+        print("starlette is not installed: left out", file=sys.stderr)
     baseline = load_simple_websocket()
     if baseline is not None:
         echoes["original"] = baseline

@@ -26,6 +26,22 @@ payloads = st.one_of(
 kinds = st.sampled_from(["websocket.receive", "websocket.disconnect", "websocket.connect", "http.request", 7, MISSING])
 
 
+class Indexable:
+    """Answers ``item["type"]`` and ``in`` like a dict, yet is no Mapping: malformed on both paths."""
+
+    def __init__(self, message: dict[str, object]) -> None:
+        self._message = message
+
+    def __getitem__(self, key: str) -> object:
+        return self._message[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._message
+
+    def __repr__(self) -> str:
+        return f"Indexable({self._message!r})"
+
+
 @st.composite
 def messages(draw: st.DrawFn) -> object:
     """An ASGI item, well-formed or not: dicts with any mix of keys, other mappings, non-mappings."""
@@ -34,9 +50,11 @@ def messages(draw: st.DrawFn) -> object:
         value = draw(strategy)
         if value is not MISSING:
             message[key] = value
-    shape = draw(st.sampled_from(["dict", "dict", "dict", "mapping", "list", "none"]))
+    shape = draw(st.sampled_from(["dict", "dict", "dict", "mapping", "indexable", "list", "none"]))
     if shape == "mapping":
         return types.MappingProxyType(message)
+    if shape == "indexable":
+        return Indexable(message)
     if shape == "list":
         return list(message.items())
     return None if shape == "none" else message

@@ -327,20 +327,24 @@ class WebSocketASGI:
         finally:
             self._rx = self._asgi_receive  # None if the connection closed meanwhile
         # The common ASGI message, read in place; anything else, and any message under a size
-        # limit, goes through _parse() (the transport's parse(), which decides every other case
-        # and every error). Subscripts and `in` rather than .get(): a method call per key would
-        # cost more than the lookup itself. A missing key raises KeyError: parse() says why.
+        # limit, goes through _checked(): the transport's parse() decides every other case and
+        # every error. A missing key raises KeyError here, a non-mapping TypeError or
+        # AttributeError: parse() says why.
         try:
-            if type(item) is dict and item["type"] == "websocket.receive" and self._max_size is None:
-                if "text" in item:
-                    data = item["text"]
-                    if type(data) is str:
+            if item["type"] == "websocket.receive" and self._max_size is None:
+                data = item.get("text")
+                if data is None:  # a binary frame, or hypercorn's "text": None beside it
+                    data = item["bytes"]
+                    if type(data) is bytes:
                         return data
-                data = item["bytes"]  # also after hypercorn's "text": None
-                if type(data) is bytes:
+                elif type(data) is str:
                     return data
-        except KeyError:
+        except (KeyError, TypeError, AttributeError):
             pass
+        return await self._checked(item)
+
+    async def _checked(self, item: object) -> Data:
+        """``item`` read through the transport, under the size limit; the error to raise for anything else."""
         data = self._parse(item)
         limit = self._max_size
         if limit is not None and len(data) > limit:
@@ -367,11 +371,7 @@ class WebSocketASGI:
             raise self._lost(exc) from exc
         finally:
             self._receiving = False
-        data = self._parse(item)
-        limit = self._max_size
-        if limit is not None and len(data) > limit:
-            await self._refuse_big(len(data), limit)
-        return data
+        return await self._checked(item)
 
     async def _receive_held(self, timeout: float | None) -> Data | None:
         """A receive over ASGI on asyncio that a timeout must not cut short.
@@ -406,11 +406,7 @@ class WebSocketASGI:
             raise
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
-        data = self._parse(item)
-        limit = self._max_size
-        if limit is not None and len(data) > limit:
-            await self._refuse_big(len(data), limit)
-        return data
+        return await self._checked(item)
 
     def _parse(self, item: object) -> Data:
         """Read ``item`` through the transport: the message, or the error to raise for anything else."""
