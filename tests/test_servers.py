@@ -32,6 +32,7 @@ QUIRKS: dict[str, set[str]] = {
         "no denial response",
         "sends close codes 1000 and 3000-4999 only",
         "buffers without limit what a client does not read: send never blocks",  # tests/soak/test_hostile.py
+        "its RSS moves by a few MiB from one idle moment to the next",  # tests/soak/test_load.py
     },
     "granian": {
         "accepts sends to a gone client silently",

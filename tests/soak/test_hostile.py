@@ -33,7 +33,7 @@ from ..support.ws_client import LIMIT
 from ..test_servers import QUIRKS, has
 from .test_load import exchange, messages_for
 
-__all__ = ["QUIRKS"]  # the compatibility table reads each test module's QUIRKS (tests/compat.py)
+__all__ = ["QUIRKS"]  # the compatibility table reads each test module's QUIRKS (tests/support/compat.py)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server, pytest.mark.soak]
 

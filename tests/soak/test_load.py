@@ -19,6 +19,9 @@ from websockets.exceptions import WebSocketException
 from ..support.soak_figures import record
 from ..support.soak_peers import bounded_gather, drop, frame, opening, outcomes, settled, stats
 from ..support.ws_client import LIMIT
+from ..test_servers import QUIRKS, has
+
+__all__ = ["QUIRKS"]  # the compatibility table reads each test module's QUIRKS (tests/support/compat.py)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server, pytest.mark.soak]
 
@@ -33,6 +36,12 @@ OPENING_AT_ONCE = 50
 """Handshakes in flight at a time (servers' listen backlogs are as small as 100)."""
 CYCLES_AT_ONCE = 16
 RSS_GROWTH_LIMIT = 2**20
+RSS_NOISY = "its RSS moves by a few MiB from one idle moment to the next"
+"""daphne's quirk: idle after every 2,500 of 20,000 cycles it held 70.5, 78.0, 75.3, 74.4, 74.7, 76.2,
+74.1 and 72.0 MiB, with no handler or connection object left and no trend. One 1 MiB comparison
+there is a coin toss, so it gets 4 MiB; a leak in the wrapper would still show in the object count
+and on the six other servers."""
+RSS_NOISY_LIMIT = 4 * 2**20
 
 
 def messages_for(seed: int, route: str) -> list[str | bytes]:
@@ -121,11 +130,12 @@ async def test_ten_thousand_connections_one_after_another_leave_nothing_behind(s
             assert await asyncio.wait_for(client.recv(), LIMIT) == message
 
     for half in range(2):
-        rss.append(await _rss(base))
+        await settled(base, "cycle", half * CYCLES // 2)
+        rss.append(await _idle_rss(base))
         numbers = range(half * CYCLES // 2, (half + 1) * CYCLES // 2)
         await asyncio.wait_for(bounded_gather(CYCLES_AT_ONCE, [partial(cycle, number) for number in numbers]), 300)
     after = await settled(base, "cycle", CYCLES)
-    rss.append(await _rss(base))
+    rss.append(await _idle_rss(base))
     growth = rss[2] - rss[1]
     running, alive = after["running"], after["alive"]
     assert isinstance(running, int) and isinstance(alive, int)
@@ -142,13 +152,20 @@ async def test_ten_thousand_connections_one_after_another_leave_nothing_behind(s
     )
     assert outcomes(after, "cycle") == {"ConnectionClosed": CYCLES}
     assert (after["running"], after["alive"]) == (0, 0)
-    assert growth <= RSS_GROWTH_LIMIT, f"{name}: RSS {rss} grew by {growth} bytes over the second half"
+    limit = RSS_NOISY_LIMIT if has(name, RSS_NOISY) else RSS_GROWTH_LIMIT
+    assert growth <= limit, f"{name}: RSS {rss} grew by {growth} bytes over the second half"
 
 
-async def _rss(base: str) -> int:
-    value = (await stats(base))["rss"]
-    assert isinstance(value, int)
-    return value
+async def _idle_rss(base: str, samples: int = 3) -> int:
+    """The server's RSS once every handler so far has ended: the least of a few samples, so that
+    what the server is still tearing down (closed transports, timers) is not counted as kept."""
+    values: list[int] = []
+    for _ in range(samples):
+        value = (await stats(base))["rss"]
+        assert isinstance(value, int)
+        values.append(value)
+        await asyncio.sleep(0.3)
+    return min(values)
 
 
 @pytest.mark.parametrize("route", ["/echo", "/json"])
