@@ -327,7 +327,7 @@ class WebSocketASGI:
         finally:
             self._rx = self._asgi_receive  # None if the connection closed meanwhile
         # The common ASGI message, read in place; anything else, and any message under a size
-        # limit, goes through _checked(): the transport's parse() decides every other case and
+        # limit, goes through _parse(): the transport's parse() decides every other case and
         # every error. A missing key raises KeyError here, a non-mapping TypeError or
         # AttributeError: parse() says why.
         try:
@@ -341,10 +341,6 @@ class WebSocketASGI:
                     return data
         except (KeyError, TypeError, AttributeError):
             pass
-        return await self._checked(item)
-
-    async def _checked(self, item: object) -> Data:
-        """``item`` read through the transport, under the size limit; the error to raise for anything else."""
         data = self._parse(item)
         limit = self._max_size
         if limit is not None and len(data) > limit:
@@ -371,7 +367,11 @@ class WebSocketASGI:
             raise self._lost(exc) from exc
         finally:
             self._receiving = False
-        return await self._checked(item)
+        data = self._parse(item)
+        limit = self._max_size
+        if limit is not None and len(data) > limit:
+            await self._refuse_big(len(data), limit)
+        return data
 
     async def _receive_held(self, timeout: float | None) -> Data | None:
         """A receive over ASGI on asyncio that a timeout must not cut short.
@@ -406,7 +406,11 @@ class WebSocketASGI:
             raise
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
-        return await self._checked(item)
+        data = self._parse(item)
+        limit = self._max_size
+        if limit is not None and len(data) > limit:
+            await self._refuse_big(len(data), limit)
+        return data
 
     def _parse(self, item: object) -> Data:
         """Read ``item`` through the transport: the message, or the error to raise for anything else."""
