@@ -160,11 +160,12 @@ async def _idle_rss(base: str, samples: int = 3) -> int:
     """The server's RSS once every handler so far has ended: the least of a few samples, so that
     what the server is still tearing down (closed transports, timers) is not counted as kept."""
     values: list[int] = []
-    for _ in range(samples):
+    for sample in range(samples):
+        if sample:
+            await asyncio.sleep(0.3)
         value = (await stats(base))["rss"]
         assert isinstance(value, int)
         values.append(value)
-        await asyncio.sleep(0.3)
     return min(values)
 
 
