@@ -29,34 +29,34 @@ def message_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
 
 async def _hold_then_release(turns: SendTurns, log: list[str], name: str) -> None:
-    await turns.wait()
+    await turns._turn_wait()
     try:
         log.append(name)
     finally:
-        turns.release()
+        turns._turn_release()
 
 
 async def test_a_free_turn_is_taken_at_once_and_release_frees_it() -> None:
     turns = SendTurns()
     with anyio.fail_after(LIMIT):
-        await turns.wait()
-    assert turns.busy
-    turns.release()
-    assert not turns.busy
+        await turns._turn_wait()
+    assert turns._turn_busy
+    turns._turn_release()
+    assert not turns._turn_busy
 
 
 async def test_waiters_get_the_turn_in_the_order_they_came() -> None:
     turns = SendTurns()
     log: list[str] = []
     with anyio.fail_after(LIMIT):
-        await turns.wait()
+        await turns._turn_wait()
         async with anyio.create_task_group() as group:
             for name in "abc":
                 group.start_soon(_hold_then_release, turns, log, name)
                 await anyio.wait_all_tasks_blocked()
-            turns.release()
+            turns._turn_release()
     assert log == ["a", "b", "c"]
-    assert not turns.busy
+    assert not turns._turn_busy
 
 
 @pytest.mark.parametrize("handed_the_turn", [False, True], ids=["before its turn", "once handed the turn"])
@@ -64,7 +64,7 @@ async def test_a_cancelled_waiter_never_wedges_the_next_one(handed_the_turn: boo
     turns = SendTurns()
     log: list[str] = []
     with anyio.fail_after(LIMIT):
-        await turns.wait()
+        await turns._turn_wait()
         async with anyio.create_task_group() as group:
             scope = anyio.CancelScope()
             group.start_soon(_cancelled_waiter, turns, scope)
@@ -72,77 +72,77 @@ async def test_a_cancelled_waiter_never_wedges_the_next_one(handed_the_turn: boo
             group.start_soon(_hold_then_release, turns, log, "next")
             await anyio.wait_all_tasks_blocked()
             if handed_the_turn:
-                turns.release()  # hands the turn to the first waiter ...
+                turns._turn_release()  # hands the turn to the first waiter ...
                 scope.cancel()  # ... which is cancelled before it runs
             else:
                 scope.cancel()
                 await anyio.wait_all_tasks_blocked()
-                turns.release()
+                turns._turn_release()
     assert log == ["next"]
-    assert not turns.busy
+    assert not turns._turn_busy
 
 
 def _parking(turns: SendTurns) -> tuple[bool, object, object]:
-    return turns.busy, turns.parked, turns.repark
+    return turns._turn_busy, turns._tx, turns._retx
 
 
 async def test_a_parked_turn_is_taken_and_given_back_with_one_store() -> None:
     turns: SendTurns = SendTurns()
-    turns.park("token")
+    turns._turn_park("token")
     assert _parking(turns) == (True, "token", "token")
-    turns.parked = None  # taken, as a connection's per-message path does
-    assert turns.repark == "token"  # nobody queued: the taker parks it again itself
-    turns.parked = "token"
+    turns._tx = None  # taken, as a connection's per-message path does
+    assert turns._retx == "token"  # nobody queued: the taker parks it again itself
+    turns._tx = "token"
     with anyio.fail_after(LIMIT):
-        await turns.wait()  # wait() takes a parked turn at once
+        await turns._turn_wait()  # wait() takes a parked turn at once
     assert _parking(turns)[:2] == (True, None)
-    turns.release()  # nobody waits: parked again
+    turns._turn_release()  # nobody waits: parked again
     assert _parking(turns) == (True, "token", "token")
 
 
 async def test_a_sender_queued_behind_a_taken_parked_turn_gets_it_through_release() -> None:
     turns: SendTurns = SendTurns()
-    turns.park("token")
-    turns.parked = None
+    turns._turn_park("token")
+    turns._tx = None
     log: list[str] = []
     with anyio.fail_after(LIMIT):
         async with anyio.create_task_group() as group:
             group.start_soon(_hold_then_release, turns, log, "queued")
             await anyio.wait_all_tasks_blocked()
-            assert turns.repark is None  # so the taker must call release() ...
-            turns.release()  # ... which hands the turn on
+            assert turns._retx is None  # so the taker must call release() ...
+            turns._turn_release()  # ... which hands the turn on
     assert log == ["queued"]
     assert _parking(turns) == (True, "token", "token")  # parked again after the queue
 
 
 async def test_stop_parking_frees_a_parked_turn_and_parks_no_more() -> None:
     turns: SendTurns = SendTurns()
-    turns.park("token")
-    turns.stop_parking()
+    turns._turn_park("token")
+    turns._turn_stop_parking()
     assert _parking(turns) == (False, None, None)
     with anyio.fail_after(LIMIT):
-        await turns.wait()
-    turns.release()
+        await turns._turn_wait()
+    turns._turn_release()
     assert _parking(turns)[:2] == (False, None)
 
 
 async def test_stop_parking_while_a_parked_turn_is_taken_makes_its_taker_release() -> None:
     turns: SendTurns = SendTurns()
-    turns.park("token")
-    turns.parked = None
-    turns.stop_parking()
-    assert turns.repark is None
-    turns.release()
+    turns._turn_park("token")
+    turns._tx = None
+    turns._turn_stop_parking()
+    assert turns._retx is None
+    turns._turn_release()
     assert _parking(turns)[:2] == (False, None)
 
 
 async def _cancelled_waiter(turns: SendTurns, scope: anyio.CancelScope) -> None:
     with scope:
-        await turns.wait()
+        await turns._turn_wait()
         try:
             await anyio.sleep(LIMIT)
         finally:
-            turns.release()
+            turns._turn_release()
 
 
 async def _start_in_flight(pair: Pair, group: TaskGroup, data: str, scope: anyio.CancelScope) -> None:

@@ -70,7 +70,7 @@ _OPEN = ConnectionState.OPEN
 _CLOSED = ConnectionState.CLOSED
 
 
-class WebSocketASGI:
+class WebSocketASGI(SendTurns[_ServerSend]):
     """A WebSocket connection over ASGI (or any Transport): receive and send str or bytes.
 
     Most code calls ``ws = await WebSocketASGI.accept(scope, receive, send)``. To inspect the
@@ -91,7 +91,6 @@ class WebSocketASGI:
         "_state",
         "_subprotocols",
         "_transport",
-        "_turns",
         "subprotocol",
     )
 
@@ -101,15 +100,14 @@ class WebSocketASGI:
     # - _rx is the server's receive while a receive may start at once (open over ASGI, no
     #   receive in flight), else None. receive() takes it and puts back _asgi_receive, which
     #   _finish() clears, so a connection closed meanwhile stays closed.
-    # - the send turn is parked in _turns.parked (the server's send) while the connection is
-    #   open over ASGI and nobody is sending; see SendTurns.
+    # - the send turn is parked in _tx (the server's send) while the connection is open over
+    #   ASGI and nobody is sending; see SendTurns, the base class that holds the turn.
     # Anything else (another Transport, a timeout, bytes-like data, a queue of senders, a
     # closed connection) finds None there and takes the general path, _receive_slow() or
     # _send_slow(), which also decides which error to raise.
     _asgi_receive: ASGIReceive | None
     _asgi_send: _ServerSend | None
     _rx: ASGIReceive | None
-    _turns: SendTurns[_ServerSend]
 
     def __init__(
         self,
@@ -142,7 +140,7 @@ class WebSocketASGI:
         self._connect_seen = False
         self._receiving = False
         self._held: asyncio.Future[Mapping[str, object]] | None = None
-        self._turns = SendTurns()
+        SendTurns.__init__(self)
         self._close_info: ConnectionClosed | None = None
         self._request: Request | None = None
         self.subprotocol: str | None = None
@@ -234,7 +232,7 @@ class WebSocketASGI:
         self._state = _OPEN
         if self._asgi_send is not None:  # arm the per-message path (see the class's comment)
             self._rx = self._asgi_receive
-            self._turns.park(self._asgi_send)
+            self._turn_park(self._asgi_send)
 
     async def check_origin(self, origins: OriginsLike, *, timeout: float | None = None) -> None:
         """Refuse the connection (HTTP 403) and raise OriginRefused unless its Origin is allowed.
@@ -437,8 +435,7 @@ class WebSocketASGI:
         Concurrent senders take turns, one whole message each. Raises ConnectionClosed if
         the connection is over or the peer is gone.
         """
-        turns = self._turns
-        server_send = turns.parked  # the server's send while the turn is parked (see SendTurns)
+        server_send = self._tx  # the server's send while the turn is parked (see SendTurns)
         if server_send is None:
             return await self._send_slow(data)
         kind = type(data)
@@ -448,16 +445,16 @@ class WebSocketASGI:
             message = {"type": "websocket.send", "bytes": data}
         else:
             return await self._send_slow(data)
-        turns.parked = None  # the turn is ours
+        self._tx = None  # the turn is ours
         try:
             await server_send(message)
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
         finally:
-            if turns.repark is not None:  # nobody queued meanwhile and still open
-                turns.parked = server_send
+            if self._retx is not None:  # nobody queued meanwhile and still open
+                self._tx = server_send
             else:
-                turns.release()
+                self._turn_release()
 
     async def _send_slow(self, data: object) -> None:
         """send() when the turn is not parked or ``data`` is not str or bytes: any Transport, any case."""
@@ -468,7 +465,7 @@ class WebSocketASGI:
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
         finally:
-            self._turns.release()
+            self._turn_release()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection with ``code`` and ``reason``; closing again does nothing.
@@ -484,14 +481,13 @@ class WebSocketASGI:
             await self._answer(Close(code, reason))
             return
         self._finish(ConnectionClosed(code, reason, by_peer=False))
-        turns = self._turns
-        await turns.wait()
+        await self._turn_wait()
         try:
             await self._transport.send(Close(code, reason))
         except _PEER_GONE:
             pass  # the peer is gone already: the connection is closed either way
         finally:
-            turns.release()
+            self._turn_release()
 
     # -- the ways out ----------------------------------------------------------------------
 
@@ -501,7 +497,7 @@ class WebSocketASGI:
             self._close_info = info
         self._state = _CLOSED
         self._asgi_receive = self._rx = None  # disarm the per-message path: every call now raises
-        self._turns.stop_parking()
+        self._turn_stop_parking()
         held, self._held = self._held, None
         if held is not None:
             held.cancel()  # nobody will take its message now (and a server may never answer it)
@@ -542,9 +538,9 @@ class WebSocketASGI:
             if self._state is _CLOSED:
                 raise self._closed()
             raise InvalidState("send() before the connection is accepted: call open() first")
-        await self._turns.wait()
+        await self._turn_wait()
         if self._state is not _OPEN:
-            self._turns.release()
+            self._turn_release()
             raise self._closed()
 
     def __repr__(self) -> str:
