@@ -1,4 +1,4 @@
-"""CodecSocket over the in-memory transport, on asyncio and trio."""
+"""CodecSocket over the in-memory transport, on asyncio and trio, over both message paths."""
 
 from __future__ import annotations
 
@@ -11,11 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from simple_websocket import Close, ConnectionClosed, DecodeError
 from simple_websocket.codecs import CodecSocket, JSONCodec, MsgpackCodec
 
+from ..support import memory
 from ..support.memory import opened
 from .test_json import json_values
 from .test_msgpack import msgpack_values
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["transport", "asgi"], autouse=True)
+def message_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test over the general Transport path and over the ASGI per-message path."""
+    monkeypatch.setattr(memory, "MESSAGE_PATH", request.param)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

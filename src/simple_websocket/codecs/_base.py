@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Generic, overload
+from typing import Generic, cast, overload
 
 from typing_extensions import Protocol, Self, TypeVar
 
@@ -69,6 +69,14 @@ class CodecSocket(Generic[T]):
 
     __slots__ = ("_decode", "_encode", "_receive", "_send", "codec", "socket")
 
+    def __new__(cls, socket: MessageSocket, codec: Codec[T, str] | Codec[T, bytes]) -> Self:
+        """Over a WebSocketASGI, a CodecSocket that runs the connection's message path itself."""
+        from . import _asgi  # imported here: it subclasses CodecSocket
+
+        if cls is CodecSocket and _asgi.fits(socket):
+            return cast("Self", object.__new__(_asgi.ASGICodecSocket))
+        return object.__new__(cls)
+
     def __init__(self, socket: MessageSocket, codec: Codec[T, str] | Codec[T, bytes]) -> None:
         self.socket: MessageSocket = socket
         """The connection underneath, still usable for str/bytes."""
@@ -92,7 +100,7 @@ class CodecSocket(Generic[T]):
     @overload
     async def receive(self, timeout: float, *, default: D) -> T | D: ...
 
-    async def receive(self, timeout: float | None = None, *, default: object = None) -> object:
+    async def receive(self, timeout: float | None = None, default: object = None) -> object:
         """The next object; with ``timeout``, ``default`` (None) if nothing came in time.
 
         When the codec can decode a frame to None (JSON ``null``, msgpack ``nil``), pass a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar, Generic
 
 from typing_extensions import TypeVar
@@ -10,9 +11,24 @@ from typing_extensions import TypeVar
 from ..exceptions import DecodeError
 from ..typing import Data
 
-__all__ = ["Converting"]
+__all__ = ["Converting", "RawFunctions"]
 
 T = TypeVar("T", default=object)
+
+
+@dataclass(frozen=True, slots=True)
+class RawFunctions(Generic[T]):
+    """A codec's C functions, for a message path that calls them instead of decode/encode.
+
+    ``loads(data)`` returns what ``decode(data)`` returns whenever it does not raise;
+    ``dumps(obj)`` returns ``encode(obj)`` as bytes (``.decode()`` gives the str when ``text``).
+    When either raises, the caller calls ``decode``/``encode`` again for the codec's own error.
+    None where the codec has no such function for its settings.
+    """
+
+    loads: Callable[[Data], T] | None
+    dumps: Callable[[object], bytes] | None
+    text: bool
 
 
 class Converting(Generic[T]):
@@ -29,6 +45,10 @@ class Converting(Generic[T]):
 
     def __init__(self, convert: Callable[[object], T] | None) -> None:
         self._convert = convert
+
+    def _raw_functions(self) -> RawFunctions[T]:
+        """The C functions that do this codec's work with its settings (see RawFunctions)."""
+        return RawFunctions(None, None, False)
 
     def _converted(self, obj: object, data: Data) -> T:
         if self._convert is None:

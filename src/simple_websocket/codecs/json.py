@@ -18,7 +18,7 @@ from typing_extensions import TypeVar
 
 from ..exceptions import DecodeError, EncodeError
 from ..typing import Data
-from ._convert import Converting
+from ._convert import Converting, RawFunctions
 
 try:
     import orjson
@@ -60,6 +60,11 @@ class _JSON(Converting[T]):
             option |= orjson.OPT_NAIVE_UTC
         self._option = option
 
+    def _raw(self, *, text: bool) -> RawFunctions[T]:
+        loads = orjson.loads if self._convert is None else None
+        dumps = orjson.dumps if self._default is None and self._option == 0 else None
+        return RawFunctions(loads, dumps, text)
+
     def decode(self, data: Data, /) -> T:
         """One JSON document (text or binary frame) as an object; DecodeError keeps the frame."""
         try:
@@ -76,6 +81,10 @@ class JSONCodec(_JSON[T]):
 
     __slots__ = ()
 
+    def _raw_functions(self) -> RawFunctions[T]:
+        """orjson's own loads/dumps where the settings allow (see RawFunctions)."""
+        return self._raw(text=True)
+
     def encode(self, obj: object, /) -> str:
         """``obj`` as a JSON text frame; EncodeError if it cannot be serialised."""
         try:
@@ -88,6 +97,10 @@ class JSONBinaryCodec(_JSON[T]):
     """JSON in binary frames (UTF-8 bytes, no text decoding on either side)."""
 
     __slots__ = ()
+
+    def _raw_functions(self) -> RawFunctions[T]:
+        """orjson's own loads/dumps where the settings allow (see RawFunctions)."""
+        return self._raw(text=False)
 
     def encode(self, obj: object, /) -> bytes:
         """``obj`` as a JSON binary frame; EncodeError if it cannot be serialised."""

@@ -17,7 +17,7 @@ from typing_extensions import TypeVar
 
 from ..exceptions import DecodeError, EncodeError
 from ..typing import Data
-from ._convert import Converting
+from ._convert import Converting, RawFunctions
 
 try:
     import msgpack
@@ -58,7 +58,7 @@ def _has_timestamp(obj: object) -> bool:
 class MsgpackCodec(Converting[T]):
     """msgpack in binary frames; a text frame is a DecodeError."""
 
-    __slots__ = ("_ext_hook", "_pack", "_timestamps")
+    __slots__ = ("_ext_hook", "_pack", "_plain", "_timestamps")
 
     format_name = "msgpack"
 
@@ -75,8 +75,13 @@ class MsgpackCodec(Converting[T]):
         back; ``timestamps=True`` reads the timestamp extension as ``msgpack.Timestamp``."""
         super().__init__(convert)
         self._pack = msgpack.Packer(default=default, use_bin_type=True).pack  # one Packer: no set-up per call
+        self._plain = default is None
         self._ext_hook = ext_hook or _refuse_ext
         self._timestamps = timestamps
+
+    def _raw_functions(self) -> RawFunctions[T]:
+        """The Packer's pack without a ``default`` (decoding always checks more: see decode)."""
+        return RawFunctions(None, self._pack if self._plain else None, False)
 
     def encode(self, obj: object, /) -> bytes:
         """``obj`` as a msgpack binary frame; EncodeError if it cannot be packed."""
