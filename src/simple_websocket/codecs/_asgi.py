@@ -19,7 +19,7 @@ from .._websocket import _PEER_GONE, WebSocketASGI
 from ..exceptions import ConnectionClosed, PeerError
 from ..typing import Data
 from ._base import Codec, CodecSocket
-from ._convert import Converting
+from ._convert import Converting, RawFunctions
 
 __all__ = ["ASGICodecSocket", "fits"]
 
@@ -47,15 +47,12 @@ class ASGICodecSocket(CodecSocket[T]):
     def __init__(self, socket: WebSocketASGI, codec: Codec[T, str] | Codec[T, bytes]) -> None:
         super().__init__(socket, codec)
         self._ws = socket
-        raw = codec._raw_functions() if isinstance(codec, Converting) else None
-        self._loads = self._decode
-        self._dumps = None
-        self._text = False
-        if raw is not None:
-            if raw.loads is not None:
-                self._loads = raw.loads
-            self._dumps = raw.dumps
-            self._text = raw.text
+        raw: RawFunctions[T] = RawFunctions(None, None, False)
+        if isinstance(codec, Converting):
+            raw = codec._raw_functions()
+        self._loads = raw.loads or self._decode
+        self._dumps = raw.dumps
+        self._text = raw.text
 
     async def receive(self, timeout: float | None = None, default: object = None) -> object:  # type: ignore[override]  # same overloads as CodecSocket.receive
         ws = self._ws
