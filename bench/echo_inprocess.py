@@ -115,6 +115,16 @@ async def ours_echo(scope: dict[str, object], receive: Receive, send: Send) -> N
         pass
 
 
+async def ours_limited_echo(scope: dict[str, object], receive: Receive, send: Send) -> None:
+    """Ours with a size limit (1 MiB, never reached): every message takes the general receive path."""
+    ws = await WebSocketASGI.accept(scope, receive, send, max_message_size=1 << 20)
+    try:
+        while True:
+            await ws.send(await ws.receive())
+    except ConnectionClosed:
+        pass
+
+
 def starlette_echo(binary: bool) -> Echo:
     """Starlette's echo of text (or binary) frames, through its typed receive/send methods."""
     from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -179,7 +189,12 @@ def load_simple_websocket() -> Echo | None:
 
 def contenders(binary: bool) -> dict[str, Echo]:
     """The echoes by short name (the names --only takes), the original's left out if it cannot be had."""
-    echoes: dict[str, Echo] = {"raw": raw_echo, "floor": floor_echo, "ours": ours_echo}
+    echoes: dict[str, Echo] = {
+        "raw": raw_echo,
+        "floor": floor_echo,
+        "ours": ours_echo,
+        "ours-limited": ours_limited_echo,
+    }
     if importlib.util.find_spec("starlette") is not None:
         echoes["starlette"] = starlette_echo(binary)
     else:
@@ -196,6 +211,7 @@ TITLES = {
     "raw": "raw ASGI",
     "floor": "bare wrapper",
     "ours": "simple_websocket",
+    "ours-limited": "  with max_message_size",
     "starlette": "starlette",
     "original": "simple-websocket 1.1.0",
 }
