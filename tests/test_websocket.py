@@ -29,9 +29,9 @@ from .support.memory import LIMIT, Outcome, connection, opened, run_to_outcome
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["transport", "asgi"], autouse=True)
+@pytest.fixture(params=["transport", "asgi", "asgi-limited"], autouse=True)
 def message_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every test over the general Transport path and over the ASGI per-message path."""
+    """Run every test over the general Transport path, the ASGI per-message path, and ASGI with a size limit."""
     monkeypatch.setattr(memory, "MESSAGE_PATH", request.param)
 
 
@@ -255,11 +255,12 @@ async def test_a_cancelled_waiting_sender_does_not_block_the_others() -> None:
             assert [await pair.client.receive() for _ in range(3)] == ["buffered", "first", "third"]
 
 
-async def test_message_over_the_limit_closes_with_1009() -> None:
+@pytest.mark.parametrize(("fits", "too_big"), [("1234", b"12345"), (b"1234", "12345")])
+async def test_message_over_the_limit_closes_with_1009(fits: str | bytes, too_big: str | bytes) -> None:
     async with opened(max_message_size=4) as pair:
-        await pair.client.send("1234")
-        assert await pair.ws.receive() == "1234"
-        await pair.client.send(b"12345")
+        await pair.client.send(fits)
+        assert await pair.ws.receive() == fits
+        await pair.client.send(too_big)
         with pytest.raises(MessageTooBig) as caught:
             await pair.ws.receive()
         assert (caught.value.reason, caught.value.size, caught.value.limit) == (1009, 5, 4)
@@ -403,25 +404,37 @@ async def test_repr_shows_state_and_subprotocol() -> None:
 # -- a server whose receive is not cancellation-safe --------------------------------------
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_a_receive_timeout_loses_no_message_a_server_was_handing_over() -> None:
-    """granian's receive takes the message first and hands it over later: cancelled in between,
-    it loses it. receive(timeout) leaves such a receive running and the next receive() takes it."""
-    inbox: list[dict[str, object]] = [{"type": "websocket.connect"}]
-    arrived = anyio.Event()
-    sent: list[object] = []
+class SlowHandover:
+    """An ASGI server whose receive takes a "slow" message first and hands it over 0.2 s later."""
 
-    async def server_receive() -> dict[str, object]:
-        while not inbox:
-            await arrived.wait()
-        message = inbox.pop(0)
+    def __init__(self) -> None:
+        self.inbox: list[dict[str, object]] = [{"type": "websocket.connect"}]
+        self.arrived = anyio.Event()
+        self.sent: list[object] = []
+
+    async def receive(self) -> dict[str, object]:
+        while not self.inbox:
+            await self.arrived.wait()
+        message = self.inbox.pop(0)
         await anyio.sleep(0.2 if message.get("text") == "slow" else 0)  # taken, not yet handed over
         return message
 
-    async def server_send(message: object) -> None:
-        sent.append(message)
+    async def send(self, message: object) -> None:
+        self.sent.append(message)
 
-    ws = WebSocketASGI({"type": "websocket", "path": "/", "headers": []}, server_receive, server_send)
+    def connection(self, max_message_size: int | None) -> WebSocketASGI:
+        scope = {"type": "websocket", "path": "/", "headers": []}
+        return WebSocketASGI(scope, self.receive, self.send, max_message_size=max_message_size)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("max_message_size", [None, 100])
+async def test_a_receive_timeout_loses_no_message_a_server_was_handing_over(max_message_size: int | None) -> None:
+    """granian's receive takes the message first and hands it over later: cancelled in between,
+    it loses it. receive(timeout) leaves such a receive running and the next receive() takes it."""
+    server = SlowHandover()
+    inbox, arrived, sent = server.inbox, server.arrived, server.sent
+    ws = server.connection(max_message_size)
     with anyio.fail_after(LIMIT):
         await ws.open()
         inbox.append({"type": "websocket.receive", "text": "slow"})
@@ -433,3 +446,38 @@ async def test_a_receive_timeout_loses_no_message_a_server_was_handing_over() ->
         assert await ws.receive(timeout=0.05) is None
         await ws.close()  # the receive held by that timeout is dropped with the connection
     assert sent[-1] == {"type": "websocket.close", "code": 1000, "reason": ""}
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_held_message_over_the_limit_closes_with_1009() -> None:
+    server = SlowHandover()
+    ws = server.connection(max_message_size=3)
+    with anyio.fail_after(LIMIT):
+        await ws.open()
+        server.inbox.append({"type": "websocket.receive", "text": "slow"})
+        server.arrived.set()
+        assert await ws.receive(timeout=0.05) is None
+        with pytest.raises(MessageTooBig):
+            await ws.receive(timeout=LIMIT)
+    assert server.sent[-1] == {"type": "websocket.close", "code": 1009, "reason": "message too big"}
+    assert not ws.connected
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("max_message_size", [None, 100])
+async def test_a_receive_while_a_timed_one_waits_is_a_concurrency_error(max_message_size: int | None) -> None:
+    server = SlowHandover()
+    ws = server.connection(max_message_size)
+    first = Outcome()
+    with anyio.fail_after(LIMIT):
+        await ws.open()
+        async with anyio.create_task_group() as group:
+            group.start_soon(run_to_outcome, lambda: ws.receive(timeout=LIMIT), first)
+            await anyio.wait_all_tasks_blocked()
+            with pytest.raises(ConcurrencyError):
+                await ws.receive()
+            with pytest.raises(ConcurrencyError):
+                await ws.receive(timeout=0.01)
+            server.inbox.append({"type": "websocket.receive", "text": "for the first"})
+            server.arrived.set()
+    assert first.value == "for the first"

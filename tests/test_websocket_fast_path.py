@@ -1,8 +1,9 @@
 """The ASGI fast path of WebSocketASGI.receive() against ASGITransport.parse(), for any message sequence.
 
-Over an ASGI server the connection reads the common ``websocket.receive`` dict in place; over
-any other Transport everything goes through ``parse()``. Both must give the same messages and
-the same errors, message by message.
+Over an ASGI server the connection reads the common ``websocket.receive`` dict in place (in
+receive() itself, or in its general path when a size limit applies); over any other Transport
+everything goes through ``parse()``. All must give the same messages and the same errors,
+message by message.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simple_websocket import ConnectionClosed, WebSocketASGI
 from simple_websocket._asgi import ASGITransport
 
 MISSING = object()
+
+
+class Text(str):
+    """A str subclass: a payload the connection must hand over as a plain str."""
+
+
 payloads = st.one_of(
     st.just(MISSING), st.none(), st.text(max_size=8), st.binary(max_size=8),
-    st.binary(max_size=8).map(bytearray), st.integers(), st.booleans(),
+    st.binary(max_size=8).map(bytearray), st.text(max_size=8).map(Text), st.integers(), st.booleans(),
 )  # fmt: skip
 kinds = st.sampled_from(["websocket.receive", "websocket.disconnect", "websocket.connect", "http.request", 7, MISSING])
 
@@ -89,19 +96,34 @@ def scripted(items: list[object]) -> Callable[[], Awaitable[Mapping[str, object]
     return receive
 
 
-async def both_paths(items: list[object]) -> tuple[list[Outcome], list[Outcome]]:
+async def every_path(items: list[object]) -> tuple[list[Outcome], list[Outcome], list[Outcome]]:
+    """The outcomes over ASGI without and with a size limit (never reached), and through parse()."""
+
     async def send(message: dict[str, object]) -> None:
         pass
 
     fast = await WebSocketASGI.accept({"type": "websocket"}, scripted(items), send)
+    limited = await WebSocketASGI.accept({"type": "websocket"}, scripted(items), send, max_message_size=1 << 20)
     general = WebSocketASGI.from_transport(ASGITransport({"type": "websocket"}, scripted(items), send))
     await general.open()
-    return await outcomes(fast, len(items)), await outcomes(general, len(items))
+    count = len(items)
+    return await outcomes(fast, count), await outcomes(limited, count), await outcomes(general, count)
+
+
+#: Messages each path must hand over converted, whatever hypothesis draws.
+CONVERTED = [
+    {"type": "websocket.receive", "bytes": bytearray(b"ab")},
+    {"type": "websocket.receive", "text": None, "bytes": bytearray(b"cd")},
+    {"type": "websocket.receive", "text": Text("ef")},
+    {"type": "websocket.receive", "text": 7, "bytes": b"gh"},
+]
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 @settings(max_examples=300, deadline=None)
 @given(items=st.lists(messages(), max_size=6))
+@example(items=CONVERTED)
 def test_fast_path_and_parse_give_the_same_messages_and_errors(backend: str, items: list[object]) -> None:
-    fast, general = anyio.run(both_paths, items, backend=backend)
+    fast, limited, general = anyio.run(every_path, items, backend=backend)
     assert fast == general
+    assert limited == general

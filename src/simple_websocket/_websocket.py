@@ -98,13 +98,13 @@ class WebSocketASGI(SendTurns[_ServerSend]):
     # taken with one store and put back with one store: one check instead of a state check,
     # a concurrency flag and a transport check, and no call.
     # - _rx is the server's receive while a receive may start at once (open over ASGI, no
-    #   receive in flight), else None. receive() takes it and puts back _asgi_receive, which
-    #   _finish() clears, so a connection closed meanwhile stays closed.
+    #   size limit, no receive in flight), else None. receive() takes it and puts back
+    #   _asgi_receive, which _finish() clears, so a connection closed meanwhile stays closed.
     # - the send turn is parked in _tx (the server's send) while the connection is open over
     #   ASGI and nobody is sending; see SendTurns, the base class that holds the turn.
-    # Anything else (another Transport, a timeout, bytes-like data, a queue of senders, a
-    # closed connection) finds None there and takes the general path, _receive_slow() or
-    # _send_slow(), which also decides which error to raise.
+    # Anything else (another Transport, a size limit, a timeout, bytes-like data, a queue of
+    # senders, a closed connection) finds None there and takes the general path,
+    # _receive_slow() or _send_slow(), which also decides which error to raise.
     _asgi_receive: ASGIReceive | None
     _asgi_send: _ServerSend | None
     _rx: ASGIReceive | None
@@ -231,7 +231,7 @@ class WebSocketASGI(SendTurns[_ServerSend]):
         self.subprotocol = chosen
         self._state = _OPEN
         if self._asgi_send is not None:  # arm the per-message path (see the class's comment)
-            self._rx = self._asgi_receive
+            self._rx = self._rearmed()
             self._turn_park(self._asgi_send)
 
     async def check_origin(self, origins: OriginsLike, *, timeout: float | None = None) -> None:
@@ -314,7 +314,41 @@ class WebSocketASGI(SendTurns[_ServerSend]):
         """
         server_receive = self._rx
         if server_receive is None or timeout is not None:
-            return await self._receive_slow(timeout)
+            server_receive = self._asgi_receive
+            limit = self._max_size
+            if (
+                limit is None
+                or server_receive is None
+                or timeout is not None
+                or self._receiving
+                or self._held is not None
+                or self._state is not _OPEN
+            ):
+                return await self._receive_slow(timeout)
+            # Over ASGI with a size limit. _rx is never armed there, so that the limit's check
+            # stays off the common path below; _receiving marks the receive in flight instead.
+            # The branch repeats that path: a shared helper would cost a coroutine per message.
+            self._receiving = True
+            try:
+                item = await server_receive()
+            except PeerError:
+                raise
+            except _PEER_GONE as exc:
+                raise self._lost(exc) from exc
+            finally:
+                self._receiving = False
+            try:  # read in place as below
+                if item["type"] == "websocket.receive":
+                    data = item.get("text")
+                    if data is None:
+                        data = item["bytes"]
+                        if data.__class__ is bytes and len(data) <= limit:
+                            return data
+                    elif data.__class__ is str and len(data) <= limit:
+                        return data
+            except (KeyError, TypeError, AttributeError):
+                pass
+            return await self._within_limit(self._parse(item))  # an odd message, or one too big
         self._rx = None  # a receive is in flight: another one now raises ConcurrencyError
         try:
             item = await server_receive()
@@ -324,52 +358,47 @@ class WebSocketASGI(SendTurns[_ServerSend]):
             raise self._lost(exc) from exc
         finally:
             self._rx = self._asgi_receive  # None if the connection closed meanwhile
-        # The common ASGI message, read in place; anything else, and any message under a size
-        # limit, goes through _parse(): the transport's parse() decides every other case and
-        # every error. A missing key raises KeyError here, a non-mapping TypeError or
-        # AttributeError: parse() says why.
+        # The common ASGI message, read in place; anything else goes through _parse(): the
+        # transport's parse() decides every other case and every error. A missing key raises
+        # KeyError here, a non-mapping TypeError or AttributeError: parse() says why. The
+        # payload's exact type is read as __class__, which is type() for anything but a proxy
+        # that overrides it (no server sends one) and costs fewer instructions.
         try:
-            if item["type"] == "websocket.receive" and self._max_size is None:
+            if item["type"] == "websocket.receive":
                 data = item.get("text")
                 if data is None:  # a binary frame, or hypercorn's "text": None beside it
                     data = item["bytes"]
-                    if type(data) is bytes:
+                    if data.__class__ is bytes:
                         return data
-                elif type(data) is str:
+                elif data.__class__ is str:
                     return data
         except (KeyError, TypeError, AttributeError):
             pass
-        data = self._parse(item)
-        limit = self._max_size
-        if limit is not None and len(data) > limit:
-            await self._refuse_big(len(data), limit)
-        return data
+        return self._parse(item)
 
     async def _receive_slow(self, timeout: float | None) -> Data | None:
-        """receive() when its ASGI path is not armed: with a timeout, over another Transport, or to raise."""
-        if self._held is not None or (timeout is not None and self._rx is not None and _on_asyncio()):
+        """receive() with a timeout, over another Transport, or to raise."""
+        if self._held is not None or (
+            timeout is not None and self._idle_server_receive() is not None and _on_asyncio()
+        ):
             return await self._receive_held(timeout)
         if timeout is not None:
             with anyio.move_on_after(timeout):
                 return await self.receive()
             return None
-        # Over ASGI an open connection whose _rx is taken has a receive in flight.
+        # Over ASGI, an open connection whose receive() came here has one in flight.
         if self._state is not _OPEN or self._receiving or self._asgi_receive is not None:
             raise self._cannot_receive()
         self._receiving = True
         try:
-            item = await self._transport.receive()
+            event = await self._transport.receive()
         except PeerError:
             raise
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
         finally:
             self._receiving = False
-        data = self._parse(item)
-        limit = self._max_size
-        if limit is not None and len(data) > limit:
-            await self._refuse_big(len(data), limit)
-        return data
+        return await self._within_limit(self._parse(event))
 
     async def _receive_held(self, timeout: float | None) -> Data | None:
         """A receive over ASGI on asyncio that a timeout must not cut short.
@@ -383,7 +412,7 @@ class WebSocketASGI(SendTurns[_ServerSend]):
             raise self._cannot_receive()
         held = self._held
         if held is None:
-            server_receive = self._rx
+            server_receive = self._idle_server_receive()
             if server_receive is None:
                 raise self._cannot_receive()
             held = self._held = asyncio.ensure_future(server_receive())
@@ -397,18 +426,26 @@ class WebSocketASGI(SendTurns[_ServerSend]):
         if not done:
             return None
         self._held = None
-        self._rx = self._asgi_receive  # None if the connection closed meanwhile
+        self._rx = self._rearmed()  # None if the connection closed meanwhile
         try:
             item = held.result()
         except PeerError:
             raise
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
-        data = self._parse(item)
-        limit = self._max_size
-        if limit is not None and len(data) > limit:
-            await self._refuse_big(len(data), limit)
-        return data
+        return await self._within_limit(self._parse(item))
+
+    def _rearmed(self) -> ASGIReceive | None:
+        """What _rx holds when no receive is in flight: the server's receive, unless a size limit applies."""
+        return self._asgi_receive if self._max_size is None else None
+
+    def _idle_server_receive(self) -> ASGIReceive | None:
+        """The server's receive if a receive over ASGI may start now, else None."""
+        if self._max_size is None:
+            return self._rx
+        if self._state is _OPEN and not self._receiving and self._held is None:
+            return self._asgi_receive
+        return None
 
     def _parse(self, item: object) -> Data:
         """Read ``item`` through the transport: the message, or the error to raise for anything else."""
@@ -527,10 +564,14 @@ class WebSocketASGI(SendTurns[_ServerSend]):
             return self._finish(ConnectionClosed(event.code, event.reason, by_peer=True))
         return MalformedMessage("the peer asked to connect on a connection that is already open")
 
-    async def _refuse_big(self, size: int, limit: int) -> None:
-        error = MessageTooBig(size, limit)
-        await self.close(1009, "message too big")
-        raise error
+    async def _within_limit(self, data: Data) -> Data:
+        """``data`` if it fits max_message_size; else close with 1009 and raise MessageTooBig."""
+        limit = self._max_size
+        if limit is not None and len(data) > limit:
+            error = MessageTooBig(len(data), limit)
+            await self.close(1009, "message too big")
+            raise error
+        return data
 
     async def _take_send_turn(self) -> None:
         """The send turn for send() when it is not free at once: raise if the connection is not open."""

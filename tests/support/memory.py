@@ -15,10 +15,14 @@ from simple_websocket.testing import MemoryClient, MemoryTransport, memory_pair
 LIMIT = 5.0
 
 #: The message path connection() drives: "transport" (WebSocketASGI.from_transport() over the
-#: MemoryTransport) or "asgi" (WebSocketASGI over ASGI callables bridged to that transport:
-#: the path that reads and writes ASGI dicts in place). The ``message_path`` fixture of a test
-#: module sets it, to run each test over both.
+#: MemoryTransport), "asgi" (WebSocketASGI over ASGI callables bridged to that transport: the
+#: path that reads and writes ASGI dicts in place) or "asgi-limited" (the same with a size
+#: limit no test message reaches, which takes the general receive path over ASGI). The
+#: ``message_path`` fixture of a test module sets it, to run each test over each of them.
 MESSAGE_PATH = "transport"
+
+#: The max_message_size "asgi-limited" gives a connection that does not ask for one.
+GENEROUS_LIMIT = 1 << 20
 
 
 @dataclass
@@ -45,7 +49,9 @@ async def connection(
         scope, subprotocols=subprotocols, max_buffer=max_buffer, silent_after_disconnect=silent_after_disconnect
     )
     with client, anyio.fail_after(LIMIT):
-        if MESSAGE_PATH == "asgi":
+        if MESSAGE_PATH.startswith("asgi"):
+            if MESSAGE_PATH == "asgi-limited" and max_message_size is None:
+                max_message_size = GENEROUS_LIMIT
             receive, send = asgi_bridge(transport)
             # The bridge answers a Deny as the HTTP response extension does.
             asgi_scope = {"extensions": {"websocket.http.response": {}}, **transport.scope}

@@ -73,20 +73,18 @@ class ASGICodecSocket(CodecSocket[T]):
                 ws._rx = ws._asgi_receive
             data = None
             try:
-                if item["type"] == "websocket.receive" and ws._max_size is None:
+                if item["type"] == "websocket.receive":
                     text = item.get("text")
-                    if type(text) is str:
+                    if text.__class__ is str:  # as WebSocketASGI.receive reads it
                         data = text
                     elif text is None:  # a binary frame, or hypercorn's "text": None beside it
                         binary = item["bytes"]
-                        if type(binary) is bytes:
+                        if binary.__class__ is bytes:
                             data = binary
             except (KeyError, TypeError, AttributeError):
                 pass  # parse() says why
             if data is None:
                 data = ws._parse(item)
-                if ws._max_size is not None and len(data) > ws._max_size:
-                    await ws._refuse_big(len(data), ws._max_size)
         loads = self._loads
         try:
             return loads(data)
