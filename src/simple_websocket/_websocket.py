@@ -398,7 +398,10 @@ class WebSocketASGI(SendTurns[_ServerSend]):
             raise self._lost(exc) from exc
         finally:
             self._receiving = False
-        return await self._within_limit(self._parse(event))
+        data = self._parse(event)
+        if self._max_size is not None and len(data) > self._max_size:
+            await self._within_limit(data)  # raises MessageTooBig
+        return data
 
     async def _receive_held(self, timeout: float | None) -> Data | None:
         """A receive over ASGI on asyncio that a timeout must not cut short.
@@ -433,7 +436,10 @@ class WebSocketASGI(SendTurns[_ServerSend]):
             raise
         except _PEER_GONE as exc:
             raise self._lost(exc) from exc
-        return await self._within_limit(self._parse(item))
+        data = self._parse(item)
+        if self._max_size is not None and len(data) > self._max_size:
+            await self._within_limit(data)  # raises MessageTooBig
+        return data
 
     def _rearmed(self) -> ASGIReceive | None:
         """What _rx holds when no receive is in flight: the server's receive, unless a size limit applies."""
