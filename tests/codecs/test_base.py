@@ -1,4 +1,4 @@
-"""CodecSocket over the in-memory transport, on asyncio and trio, over both message paths."""
+"""CodecSocket over the in-memory transport, on asyncio and trio, over each message path."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ LIMIT = 5.0
 #: The message path connection() drives: "transport" (WebSocketASGI.from_transport() over the
 #: MemoryTransport), "asgi" (WebSocketASGI over ASGI callables bridged to that transport: the
 #: path that reads and writes ASGI dicts in place) or "asgi-limited" (the same with a size
-#: limit no test message reaches, which takes the general receive path over ASGI). The
+#: limit no test message reaches: receive()'s branch for size-limited connections). The
 #: ``message_path`` fixture of a test module sets it, to run each test over each of them.
 MESSAGE_PATH = "transport"
 
