@@ -7,7 +7,7 @@ import pytest
 
 import simple_websocket.fanout
 from simple_websocket import BrokerUnavailable, InvalidArgument, InvalidState, SlowSubscriber
-from simple_websocket.fanout import Broker, Kind, Left, MemoryBackend, RedisBackend
+from simple_websocket.fanout import Broker, Kind, Left, MemoryBackend, Position, RedisBackend
 
 from ..support.redis_server import free_port
 from .conftest import FAILED_CONNECTIONS
@@ -71,7 +71,7 @@ async def test_a_subscription_that_ended_takes_nothing_more_and_tells_why() -> N
         await sub.wait_overflowed()  # returns at once now
         with pytest.raises(SlowSubscriber):
             await sub.receive()
-        event = Left("feed", "x", 1)
+        event = Left("feed", "x", Position(1, "e"))
         assert sub.offer((event, frozenset())) == -1
 
 

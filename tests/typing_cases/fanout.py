@@ -33,14 +33,15 @@ async def cases(broker: Broker, event: Event[Chat]) -> None:
             if isinstance(received, Message):
                 reveal_type(received.data)  # R: tests.typing_cases.fanout.Chat
         reveal_type(sub.members("room"))  # R: frozenset[str]
-    reveal_type(await broker.publish("room", "text"))  # R: int
+    reveal_type(await broker.publish("room", "text"))  # R: simple_websocket.fanout._position.Position
     reveal_type(await broker.history("room", 10))  # R: list[simple_websocket.fanout._events.Message[str | bytes]]
     reveal_type(await broker.history("room", 10, codec=JSONCodec(to_chat)))  # R: list[simple_websocket.fanout._events.Message[tests.typing_cases.fanout.Chat]]
     reveal_type(await broker.join("room", "ann"))  # R: bool
     reveal_type(await broker.members("room"))  # R: frozenset[str]
     if isinstance(event, Gap):
         reveal_type(event.missed)  # R: int | None
-        reveal_type(event.cause)  # R: Literal['overflow'] | Literal['retention'] | Literal['reset']
+        reveal_type(event.cause)  # R: Literal['overflow'] | Literal['retention'] | Literal['reset'] | Literal['ahead']
+        reveal_type(event.position)  # R: simple_websocket.fanout._position.Position
     elif isinstance(event, Left):
         reveal_type(event.lost)  # R: bool
     elif isinstance(event, Joined):

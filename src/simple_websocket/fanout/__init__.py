@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import BrokerUnavailable, FanoutError, SlowSubscriber
 from ._backend import Backend, Cursor, Entry, Head, Kind
-from ._broker import Broker
+from ._broker import Broker, Since
 from ._events import Event, Gap, GapCause, Joined, Left, Message
 from ._memory import MemoryBackend
+from ._position import Position
 from ._subscription import Overflow, Subscription
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ __all__ = [
     "MemoryBackend",
     "Message",
     "Overflow",
+    "Position",
     "RedisBackend",
+    "Since",
     "SlowSubscriber",
     "Subscription",
 ]

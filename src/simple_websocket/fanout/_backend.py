@@ -9,16 +9,21 @@ To add a backend (PostgreSQL LISTEN/NOTIFY over a table, NATS JetStream, ...), i
 methods with these guarantees:
 
 - ``append`` is atomic and idempotent per ``key``: the same key appended twice (a retry after a
-  lost reply) stores one entry and returns its ``seq`` both times.
+  lost reply) stores one entry and returns its position both times.
 - ``read`` returns entries with ``seq`` above each topic's cursor, in order, and may return early
   with nothing; it never returns a ``seq`` twice for the same cursor. It must be cancellable. It
   raises ``BrokerUnavailable`` when a topic's epoch is no longer its cursor's (the data was lost
   while the reader was away, even if the connection came back unnoticed): the Broker then reads
   each topic's ``head`` again and reports the reset.
 - ``head`` returns the topic's last ``seq``, its members and its epoch as one consistent snapshot;
-  the epoch stays the same for as long as the topic's data does.
+  the epoch stays the same for as long as the topic's data does. An epoch is 1-64 characters of
+  ``A-Z a-z 0-9 . _ ~ -`` (it travels in position tokens).
+- ``replay`` returns the entries after a position up to a seq, as many as are still held, read
+  together with the epoch: None when the topic's epoch is not the position's.
 - ``join``/``leave`` change the presence table and append the matching entry in the same atomic
-  step, so that every reader sees membership change at the same position of the stream.
+  step, so that every reader sees membership change at the same position of the stream. A member
+  joined with a ``session`` is handed to another owner that joins it with the same session,
+  with no entry appended (a reconnecting client taking its name back).
 - ``heartbeat``/``reap``: an owner that stops calling ``heartbeat`` for ``ttl`` seconds is dead;
   ``reap`` removes a dead owner's members, appending a ``LOST`` entry for each (exactly once,
   whichever process reaps).
@@ -31,8 +36,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TypeAlias
 
 from typing_extensions import Protocol, Self
+
+from ._position import Position
 
 __all__ = ["Backend", "Cursor", "Entry", "Head", "Kind"]
 
@@ -71,12 +79,8 @@ class Head:
     epoch: str
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """Where a reader is in a topic: the last ``seq`` it has, in the data named ``epoch`` (from ``head``)."""
-
-    seq: int
-    epoch: str
+Cursor: TypeAlias = Position
+"""Where a reader is in a topic: the earlier name of ``Position``."""
 
 
 class Backend(Protocol):
@@ -90,11 +94,11 @@ class Backend(Protocol):
         """Release every connection."""
         ...
 
-    async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> int:
-        """Append one entry and return its seq."""
+    async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> Position:
+        """Append one entry and return its position."""
         ...
 
-    async def read(self, cursors: Mapping[str, Cursor], *, timeout: float) -> Sequence[Entry]:
+    async def read(self, cursors: Mapping[str, Position], *, timeout: float) -> Sequence[Entry]:
         """Entries after each topic's cursor, waiting up to ``timeout`` seconds for the first."""
         ...
 
@@ -107,8 +111,14 @@ class Backend(Protocol):
         ``until`` (the newest when None), oldest first."""
         ...
 
-    async def join(self, topic: str, member: str, *, owner: str) -> bool:
-        """Add ``member`` (owned by ``owner``); False if another owner has it."""
+    async def replay(self, topic: str, after: Position, until: int) -> Sequence[Entry] | None:
+        """The topic's entries (every kind) with ``after.seq < seq <= until`` that are still held,
+        oldest first; None if the topic's epoch is not ``after.epoch``."""
+        ...
+
+    async def join(self, topic: str, member: str, *, owner: str, session: str | None = None) -> bool:
+        """Add ``member`` (owned by ``owner``); False if another owner has it, unless it was
+        joined with the same ``session``: then it passes to ``owner`` (no entry appended)."""
         ...
 
     async def leave(self, topic: str, member: str, *, owner: str) -> bool:

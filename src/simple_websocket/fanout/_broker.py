@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, overload
+from typing import TypeAlias, TypeVar, overload
 
 import anyio
 import anyio.lowlevel
@@ -16,15 +17,19 @@ from typing_extensions import Self
 from ..codecs import Codec
 from ..exceptions import BrokerUnavailable, InvalidArgument, InvalidData, InvalidState
 from ..typing import Data
-from ._backend import Backend, Cursor, Entry, Kind
+from ._backend import Backend, Entry, Kind
 from ._events import Event, Gap, Joined, Left, Message
 from ._memory import MemoryBackend
+from ._position import Position, trusted
 from ._subscription import Overflow, Subscription
 
-__all__ = ["Broker"]
+__all__ = ["Broker", "Since"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+Since: TypeAlias = "Position | Mapping[str, Position] | None"
+"""Where ``subscribe(since=...)`` resumes: the Position of its one topic, or one per topic."""
 
 #: How long one read waits for new entries before it asks again.
 _READ_WAIT = 5.0
@@ -81,7 +86,8 @@ class Broker:
         """This process's identity in the backend's presence tables."""
         self._keys = itertools.count(1)
         self._topics: dict[str, _Topic] = {}
-        self._own: dict[str, set[str]] = {}
+        self._own: dict[str, dict[str, str | None]] = {}  # topic -> member -> its session's digest
+        self._lingering: dict[tuple[str, str], anyio.CancelScope] = {}
         self._group: TaskGroup | None = None
         self._reading: anyio.CancelScope | None = None
         self._topics_changed = anyio.Event()
@@ -109,10 +115,12 @@ class Broker:
                 for topic, members in list(self._own.items()):
                     for member in list(members):
                         await self.backend.leave(topic, member, owner=self.owner)
+                        self._disown(topic, member)
         except BrokerUnavailable:
             pass  # the others will reap them once this process's heartbeat expires
         finally:
             self._own.clear()
+            self._lingering.clear()
             group.cancel_scope.cancel()
             await group.__aexit__(None, None, None)
             for read in self._topics.values():
@@ -145,8 +153,8 @@ class Broker:
 
     # -- publish ---------------------------------------------------------------------------
 
-    async def publish(self, topic: str, data: Data | bytearray | memoryview) -> int:
-        """Publish one message (str as text, bytes-like as binary) and return its seq.
+    async def publish(self, topic: str, data: Data | bytearray | memoryview) -> Position:
+        """Publish one message (str as text, bytes-like as binary) and return its position.
 
         Retries while the backend is unreachable (never twice the same message), and raises
         BrokerUnavailable after ``publish_timeout`` seconds; the message was then not published.
@@ -166,7 +174,12 @@ class Broker:
 
     @overload
     def subscribe(
-        self, *topics: str, max_backlog: int = ..., overflow: Overflow = ..., history: int = ...
+        self,
+        *topics: str,
+        max_backlog: int = ...,
+        overflow: Overflow = ...,
+        history: int = ...,
+        since: Since = ...,
     ) -> Subscription[Data]: ...
 
     @overload
@@ -176,6 +189,7 @@ class Broker:
         max_backlog: int = ...,
         overflow: Overflow = ...,
         history: int = ...,
+        since: Since = ...,
         codec: Codec[T, str] | Codec[T, bytes],
     ) -> Subscription[T]: ...
 
@@ -185,6 +199,7 @@ class Broker:
         max_backlog: int = 256,
         overflow: Overflow = "end",
         history: int = 0,
+        since: Since = None,
         codec: Codec[object, str] | Codec[object, bytes] | None = None,
     ) -> Subscription[object]:
         """Events of ``topics`` from now on; use with ``async with``.
@@ -195,6 +210,15 @@ class Broker:
         published before the subscription started (as many as the backend still holds), then
         the live events, with none missing or repeated in between. With ``codec``, messages'
         data arrive decoded (DecodeError for a message that cannot be, and the subscription goes on).
+
+        ``since`` resumes where a subscriber left off: a Position (of the one topic subscribed to)
+        or one per topic (``{topic: position}``; ``history`` applies to the topics it leaves out). Each such topic
+        starts right after its position: every event after it that the backend still holds, in
+        order and once, then the live ones, with nothing missing or repeated at the seam; then
+        ``recovered`` is True. All or nothing: when the backend cannot give every one of them
+        (older than its retention, another epoch, a position the topic never had), the topic
+        starts with one Gap saying why (and how many, where known), then the live events, and
+        ``recovered`` is False.
         """
         if not topics:
             raise InvalidArgument("subscribe() needs at least one topic")
@@ -204,19 +228,20 @@ class Broker:
             raise InvalidArgument(f"overflow must be 'end' or 'drop_oldest', got {overflow!r}")
         if history < 0:
             raise InvalidArgument(f"history must be 0 or more, got {history}")
+        starts = _since(topics, since)
         return Subscription(
             topics,
             max_backlog=max_backlog,
             overflow=overflow,
             decode=None if codec is None else codec.decode,
-            register=lambda sub: self._register(sub, history),
+            register=lambda sub: self._register(sub, history, starts),
             unregister=self._unregister,
         )
 
-    async def _register(self, sub: Subscription[object], history: int) -> None:
+    async def _register(self, sub: Subscription[object], history: int, since: Mapping[str, Position]) -> None:
         self._check_running()
         added = False
-        starts: dict[str, int] = {}
+        starts: dict[str, Position] = {}
         try:
             for name in sub.topics:
                 topic = self._topics.get(name)
@@ -228,18 +253,59 @@ class Broker:
                         added = True
                 # From here on the reader hands this subscription every event after the cursor.
                 topic.subscribers.append(sub)
-                sub.start(name, topic.members)
-                starts[name] = topic.cursor
+                starts[name] = start = trusted(topic.cursor, topic.epoch)
+                sub.start(name, topic.members, start)
             if added:
                 self._restart_read()
-            for name, start in starts.items() if history else ():
-                entries = await self._retry(
-                    lambda name=name, start=start: self.backend.history(name, history, until=start)  # type: ignore[misc]  # lambda defaults bind the loop variables
-                )
-                sub.prepend([Message(name, entry.payload, entry.seq) for entry in entries])
+            for name, start in starts.items():
+                if name in since:
+                    await self._resume(sub, name, since[name], start)
+                elif history:
+                    entries = await self._retry(
+                        lambda name=name, start=start: self.backend.history(name, history, until=start.seq)  # type: ignore[misc]  # lambda defaults bind the loop variables
+                    )
+                    if entries:
+                        sub.start(name, sub.members(name), trusted(entries[0].seq - 1, start.epoch))
+                        sub.prepend(
+                            [Message(name, entry.payload, trusted(entry.seq, start.epoch)) for entry in entries]
+                        )
         except BaseException:
             self._unregister(sub)
             raise
+
+    async def _resume(self, sub: Subscription[object], name: str, since: Position, start: Position) -> None:
+        """Queue the events of ``name`` after ``since`` up to ``start`` (where live events begin),
+        or one Gap if the backend cannot give every one of them."""
+        gap: Gap | None = None
+        if since.epoch != start.epoch:
+            gap = Gap(name, None, "reset", start)
+        elif since.seq <= start.seq:
+            entries = await self._retry(lambda: self.backend.replay(name, since, start.seq))
+            if entries is None:
+                # The topic's data was lost meanwhile: the reader reports the reset to every subscriber.
+                sub.recovered = False
+                return
+            if len(entries) != start.seq - since.seq or (entries and entries[0].seq != since.seq + 1):
+                gap = Gap(name, start.seq - since.seq, "retention", start)
+            else:
+                sub.start(name, sub.members(name), since)
+                sub.prepend([_event(entry, start.epoch) for entry in entries])
+        else:
+            # Past this process's reader: events another process already read, or a position
+            # this topic never had.
+            head = await self._retry(lambda: self.backend.head(name))
+            if head.epoch != since.epoch:
+                gap = Gap(name, None, "reset", start)
+            elif since.seq > head.seq:
+                gap = Gap(name, None, "ahead", start)
+            else:
+                sub.start(name, sub.members(name), since)
+                sub.skip_until(name, since)
+        if gap is not None:
+            sub.prepend([gap])
+            sub.recovered = False
+        elif sub.recovered is None:
+            sub.recovered = True
 
     def _unregister(self, sub: Subscription[object]) -> None:
         removed = False
@@ -271,26 +337,46 @@ class Broker:
     ) -> Sequence[Message[object]]:
         """The topic's last ``limit`` messages still held (at most the backend's retention), oldest first."""
         self._check_running()
+        epoch = (await self._retry(lambda: self.backend.head(topic))).epoch
         entries = await self._retry(lambda: self.backend.history(topic, limit, until=None))
         decode: Callable[[Data], object] = (lambda data: data) if codec is None else codec.decode
-        return [Message(topic, decode(entry.payload), entry.seq) for entry in entries]
+        return [Message(topic, decode(entry.payload), trusted(entry.seq, epoch)) for entry in entries]
 
-    async def join(self, topic: str, member: str) -> bool:
+    async def join(self, topic: str, member: str, *, session: str | None = None) -> bool:
         """Add ``member`` to the topic's presence, owned by this process; False if it is taken
         (by this process or another).
 
         Every subscriber of the topic sees a Joined event. The member stays until ``leave()``,
         until this Broker exits, or until this process stops answering (then ``Left(lost=True)``).
+
+        ``session`` (a secret that only the member's client knows) lets that client take its
+        name back after a reconnect: a member joined with a session and still present (in
+        another process, even one that died and was not reaped yet, or here during a
+        ``leave(grace=...)``) passes to this process when joined again with the same session,
+        and nobody sees it leave or join. Only a digest of the session is stored.
         """
         self._check_running()
-        own = self._own.setdefault(topic, set())
+        digest = None if session is None else hashlib.sha256(session.encode()).hexdigest()
+        own = self._own.setdefault(topic, {})
         if member in own:
-            return False
-        own.add(member)  # held from now on, so that a concurrent join of the same name here fails
+            lingering = self._lingering.get((topic, member))
+            if lingering is None or digest is None or own[member] != digest:
+                return False
+            # Back within its grace period, to this process: it never left.
+            lingering.cancel()
+            del self._lingering[topic, member]
+            joined = False
+            try:
+                joined = await self._retry(lambda: self.backend.join(topic, member, owner=self.owner, session=digest))
+            finally:
+                if not joined:
+                    self._disown(topic, member)
+            return joined
+        own[member] = digest  # held from now on, so that a concurrent join of the same name here fails
         joined = False
         try:
             await self._stay_alive()
-            joined = await self._retry(lambda: self.backend.join(topic, member, owner=self.owner))
+            joined = await self._retry(lambda: self.backend.join(topic, member, owner=self.owner, session=digest))
         finally:
             if not joined:
                 self._disown(topic, member)
@@ -299,17 +385,42 @@ class Broker:
     def _disown(self, topic: str, member: str) -> None:
         own = self._own.get(topic)
         if own is not None:
-            own.discard(member)
+            own.pop(member, None)
             if not own:
                 del self._own[topic]
 
-    async def leave(self, topic: str, member: str) -> bool:
-        """Remove ``member`` from the topic's presence; False if this process did not have it."""
-        self._check_running()
-        if member not in self._own.get(topic, ()):
+    async def leave(self, topic: str, member: str, *, grace: float = 0.0) -> bool:
+        """Remove ``member`` from the topic's presence; False if this process did not have it.
+
+        With ``grace`` (seconds), the member stays present that long first: if its client joins
+        again with its session meanwhile (to any process), nobody sees it leave. A reconnecting
+        client is usually back within a few seconds; the member then leaves only if it is not.
+        """
+        group = self._check_running()
+        if grace < 0:
+            raise InvalidArgument(f"grace must be 0 or more, got {grace}")
+        if member not in self._own.get(topic, ()) or (topic, member) in self._lingering:
             return False
+        if grace > 0:
+            self._lingering[topic, member] = scope = anyio.CancelScope()
+            group.start_soon(self._linger, topic, member, grace, scope)
+            return True
         self._disown(topic, member)
         return await self._retry(lambda: self.backend.leave(topic, member, owner=self.owner))
+
+    async def _linger(self, topic: str, member: str, grace: float, scope: anyio.CancelScope) -> None:
+        with scope:
+            await anyio.sleep(grace)
+            del self._lingering[topic, member]
+            self._disown(topic, member)
+            delay = _BACKOFF_FIRST
+            while True:  # until Redis answers or this Broker exits: a live owner is never reaped
+                try:
+                    await self._retry(lambda: self.backend.leave(topic, member, owner=self.owner))
+                    return
+                except BrokerUnavailable:
+                    await anyio.sleep(delay)
+                    delay = min(delay * 2, _BACKOFF_MAX)
 
     async def members(self, topic: str) -> frozenset[str]:
         """Who is present in ``topic`` now, across every process."""
@@ -327,8 +438,8 @@ class Broker:
         await self.backend.heartbeat(self.owner, ttl=self.presence_ttl)
         if started >= self._alive_until:
             for topic, members in list(self._own.items()):
-                for member in list(members):
-                    if not await self.backend.join(topic, member, owner=self.owner):
+                for member, digest in list(members.items()):
+                    if not await self.backend.join(topic, member, owner=self.owner, session=digest):
                         self._disown(topic, member)  # another process took the name meanwhile
         self._alive_until = started + self.presence_ttl
 
@@ -357,7 +468,7 @@ class Broker:
                 try:
                     if cut_off:
                         await self._resync()
-                    cursors = {name: Cursor(topic.cursor, topic.epoch) for name, topic in self._topics.items()}
+                    cursors = {name: trusted(topic.cursor, topic.epoch) for name, topic in self._topics.items()}
                     entries = await self.backend.read(cursors, timeout=_READ_WAIT)
                 except BrokerUnavailable:
                     cut_off = True
@@ -379,7 +490,7 @@ class Broker:
             head = await self.backend.head(name)
             if head.epoch != topic.epoch:  # the backend lost the topic's data: its numbering starts again
                 topic.cursor, topic.members, topic.epoch = 0, frozenset(), head.epoch
-                self._fan(topic, Gap(name, None, "reset"))
+                self._fan(topic, Gap(name, None, "reset", trusted(0, head.epoch)))
                 self._alive_until = 0.0  # the members this process had there are gone too
 
     def _dispatch(self, entry: Entry) -> bool:
@@ -389,20 +500,19 @@ class Broker:
             return False  # unsubscribed meanwhile, or read before a restart of this topic's reading
         crowded = False
         if entry.seq != topic.cursor + 1:
-            crowded = self._fan(topic, Gap(entry.topic, entry.seq - topic.cursor - 1, "retention"))
+            gap = Gap(entry.topic, entry.seq - topic.cursor - 1, "retention", trusted(entry.seq - 1, topic.epoch))
+            crowded = self._fan(topic, gap)
         topic.cursor = entry.seq
-        event: Event[Data]
         kind = entry.kind
         if kind is Kind.TEXT or kind is Kind.BINARY:
-            event = Message(entry.topic, entry.payload, entry.seq)
+            event: Event[Data] = Message(entry.topic, entry.payload, trusted(entry.seq, topic.epoch))
         else:
+            event = _event(entry, topic.epoch)
             member = str(entry.payload)
             if kind is Kind.JOIN:
                 topic.members = topic.members | {member}
-                event = Joined(entry.topic, member, entry.seq)
             else:
                 topic.members = topic.members - {member}
-                event = Left(entry.topic, member, entry.seq, lost=kind is Kind.LOST)
                 if kind is Kind.LOST and member in self._own.get(entry.topic, ()):
                     self._alive_until = 0.0  # taken for dead while still here: the next beat rejoins
         return self._fan(topic, event) or crowded
@@ -420,3 +530,34 @@ class Broker:
         for sub in ended:
             self._unregister(sub)
         return crowded
+
+
+def _since(topics: Sequence[str], since: Since) -> Mapping[str, Position]:
+    """``since`` as one position per topic it names; InvalidArgument for anything else."""
+    if since is None:
+        return {}
+    if isinstance(since, Position):
+        if len(set(topics)) != 1:
+            raise InvalidArgument("a Position names a place in one topic: give since={topic: position, ...}")
+        return {topics[0]: since}
+    if not isinstance(since, Mapping):
+        raise InvalidArgument(
+            f"since must be a Position or a mapping of topics to positions, not {type(since).__name__}"
+        )
+    for topic, position in since.items():
+        if topic not in topics:
+            raise InvalidArgument(f"since names topic {topic!r}, which this subscription does not receive")
+        if not isinstance(position, Position):
+            raise InvalidArgument(f"since[{topic!r}] must be a Position, not {type(position).__name__}")
+    return dict(since)
+
+
+def _event(entry: Entry, epoch: str) -> Event[Data]:
+    """The event an entry of the numbering ``epoch`` stands for."""
+    position = trusted(entry.seq, epoch)
+    kind = entry.kind
+    if kind is Kind.TEXT or kind is Kind.BINARY:
+        return Message(entry.topic, entry.payload, position)
+    if kind is Kind.JOIN:
+        return Joined(entry.topic, str(entry.payload), position)
+    return Left(entry.topic, str(entry.payload), position, lost=kind is Kind.LOST)

@@ -8,45 +8,60 @@ from typing import Generic, Literal, TypeAlias
 from typing_extensions import TypeVar
 
 from ..typing import Data
+from ._position import Position
 
 __all__ = ["Event", "Gap", "GapCause", "Joined", "Left", "Message"]
 
 T_co = TypeVar("T_co", covariant=True, default=Data)
 
-GapCause: TypeAlias = Literal["overflow", "retention", "reset"]
+GapCause: TypeAlias = Literal["overflow", "retention", "reset", "ahead"]
 """Why messages are missing: ``overflow`` (this subscriber's backlog was full and the oldest were
-dropped), ``retention`` (the broker no longer holds them: the process was cut off for longer than the
-retention window), ``reset`` (the broker lost its data, e.g. a Redis restarted without persistence)."""
+dropped), ``retention`` (the broker no longer holds them: the process was cut off, or the
+``since`` position is older than the retention window), ``reset`` (the broker lost its data, e.g. a
+Redis restarted without persistence, or ``since`` names another epoch), ``ahead`` (``since`` is
+past the topic's last entry: a position this topic never handed out)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Message(Generic[T_co]):
-    """One published message. ``seq`` numbers a topic's messages in publish order (1, 2, 3...)."""
+    """One published message, at ``position`` in its topic (``seq`` 1, 2, 3... in publish order)."""
 
     topic: str
     data: T_co
-    seq: int
+    position: Position
+
+    @property
+    def seq(self) -> int:
+        """The message's number in its topic: ``position.seq``."""
+        return self.position.seq
 
 
 @dataclass(frozen=True, slots=True)
 class Gap:
-    """Messages of ``topic`` that this subscriber will never see, at this point of the stream.
+    """Events of ``topic`` that this subscriber will never see, at this point of the stream.
 
-    ``missed`` is how many (None when the broker cannot tell, after a ``reset``).
+    ``missed`` is how many (None when the broker cannot tell: ``reset``, ``ahead``).
+    ``position`` is where the stream goes on: the next event of the topic comes right after it.
     """
 
     topic: str
     missed: int | None
     cause: GapCause
+    position: Position
 
 
 @dataclass(frozen=True, slots=True)
 class Joined:
-    """``member`` joined the topic's presence (``Broker.join``), at position ``seq`` of its stream."""
+    """``member`` joined the topic's presence (``Broker.join``), at ``position`` of its stream."""
 
     topic: str
     member: str
-    seq: int
+    position: Position
+
+    @property
+    def seq(self) -> int:
+        """``position.seq``."""
+        return self.position.seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +70,13 @@ class Left:
 
     topic: str
     member: str
-    seq: int
+    position: Position
     lost: bool = False
+
+    @property
+    def seq(self) -> int:
+        """``position.seq``."""
+        return self.position.seq
 
 
 Event: TypeAlias = Message[T_co] | Gap | Joined | Left

@@ -11,7 +11,8 @@ import anyio.lowlevel
 from typing_extensions import Self
 
 from ..exceptions import BrokerUnavailable, InvalidArgument
-from ._backend import Cursor, Entry, Head, Kind
+from ._backend import Entry, Head, Kind
+from ._position import Position, trusted
 
 __all__ = ["MemoryBackend"]
 
@@ -21,13 +22,14 @@ _BURST = 32
 
 
 class _Stream:
-    __slots__ = ("entries", "members", "read_to", "seq")
+    __slots__ = ("entries", "members", "read_to", "seq", "sessions")
 
     def __init__(self, retention: int) -> None:
         self.seq = 0
         self.read_to = 0  # the furthest any reader has read
         self.entries: deque[Entry] = deque(maxlen=retention)
-        self.members: dict[str, str] = {}
+        self.members: dict[str, str] = {}  # member -> owner
+        self.sessions: dict[str, str] = {}  # member -> the session it was joined with
 
 
 class MemoryBackend:
@@ -68,7 +70,7 @@ class MemoryBackend:
             appended.set()
         return stream.seq
 
-    async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> int:
+    async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> Position:
         seq = self._append(topic, kind, payload)
         # A publisher in a loop lets readers run before they fall half the retention behind (and
         # other tasks every _BURST publishes), but not after every publish: readers then take
@@ -79,9 +81,9 @@ class MemoryBackend:
             await anyio.lowlevel.checkpoint()
         else:
             await anyio.lowlevel.checkpoint_if_cancelled()
-        return seq
+        return trusted(seq, self._epoch)
 
-    async def read(self, cursors: Mapping[str, Cursor], *, timeout: float) -> Sequence[Entry]:
+    async def read(self, cursors: Mapping[str, Position], *, timeout: float) -> Sequence[Entry]:
         for topic, cursor in cursors.items():
             if cursor.epoch != self._epoch:
                 raise BrokerUnavailable(f"topic {topic!r}: epoch {cursor.epoch!r} is not this backend's")
@@ -122,20 +124,34 @@ class MemoryBackend:
         found.reverse()
         return found
 
-    async def join(self, topic: str, member: str, *, owner: str) -> bool:
-        members = self._stream(topic).members
-        current = members.get(member)
+    async def replay(self, topic: str, after: Position, until: int) -> Sequence[Entry] | None:
+        if after.epoch != self._epoch:
+            return None
+        stream = self._streams.get(topic)
+        if stream is None:
+            return ()
+        return [entry for entry in stream.entries if after.seq < entry.seq <= until]
+
+    async def join(self, topic: str, member: str, *, owner: str, session: str | None = None) -> bool:
+        stream = self._stream(topic)
+        current = stream.members.get(member)
         if current is not None:
-            return current == owner
-        members[member] = owner
+            if current != owner and (session is None or stream.sessions.get(member) != session):
+                return False
+            stream.members[member] = owner
+            return True
+        stream.members[member] = owner
+        if session is not None:
+            stream.sessions[member] = session
         self._append(topic, Kind.JOIN, member)
         return True
 
     async def leave(self, topic: str, member: str, *, owner: str) -> bool:
-        members = self._stream(topic).members
-        if members.get(member) != owner:
+        stream = self._stream(topic)
+        if stream.members.get(member) != owner:
             return False
-        del members[member]
+        del stream.members[member]
+        stream.sessions.pop(member, None)
         self._append(topic, Kind.LEAVE, member)
         return True
 

@@ -11,7 +11,8 @@ import anyio
 from typing_extensions import Self
 
 from ..exceptions import BrokerUnavailable, InvalidArgument
-from ._backend import Cursor, Entry, Head, Kind
+from ._backend import Entry, Head, Kind
+from ._position import Position, trusted
 
 if TYPE_CHECKING:
     import coredis
@@ -19,10 +20,11 @@ if TYPE_CHECKING:
 __all__ = ["RedisBackend"]
 
 # Every script works on one topic's keys: KEYS[1] its stream, KEYS[2] its entry counter, KEYS[3] its
-# members (member -> owner), KEYS[4] its epoch. Entries are appended with an explicit id "<seq>-0",
-# seq coming from the counter in the same atomic step: ids are 1, 2, 3... so a reader tells a gap
-# from the numbers alone. The epoch is set when the topic's data is created (by its first entry or
-# the first look at it): a Redis that lost its data gets a new epoch, which readers notice.
+# members (member -> owner), KEYS[4] its epoch, KEYS[5] its members' sessions (member -> session
+# digest). Entries are appended with an explicit id "<seq>-0", seq coming from the counter in the
+# same atomic step: ids are 1, 2, 3... so a reader tells a gap from the numbers alone. The epoch is
+# set when the topic's data is created (by its first entry or the first look at it): a Redis that
+# lost its data gets a new epoch, which readers notice.
 _TOPIC = """
 local function epoch()
   local now = redis.call('TIME')
@@ -36,17 +38,23 @@ local function add(retention, kind, data)
 end
 """
 
-# KEYS[5]: the publish's key, remembered for the dedup window so that a retry appends nothing.
+# KEYS[6]: the publish's key, remembered for the dedup window so that a retry appends nothing.
 _APPEND = (
     _TOPIC
     + """
-local done = redis.call('GET', KEYS[5])
-if done then return tonumber(done) end
+local done = redis.call('GET', KEYS[6])
+if done then return {tonumber(done), redis.call('GET', KEYS[4])} end
 local seq = add(ARGV[1], ARGV[2], ARGV[3])
-redis.call('SET', KEYS[5], seq, 'PX', ARGV[4])
-return seq
+redis.call('SET', KEYS[6], seq, 'PX', ARGV[4])
+return {seq, redis.call('GET', KEYS[4])}
 """
 )
+
+# Entries after ARGV[2] up to ARGV[3] (stream ids), at most ARGV[4], if the epoch is still ARGV[1].
+_REPLAY = """
+if redis.call('GET', KEYS[4]) ~= ARGV[1] then return false end
+return redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[3], 'COUNT', ARGV[4])
+"""
 
 _HEAD = (
     _TOPIC
@@ -62,9 +70,14 @@ _JOIN = (
 local owner = redis.call('HGET', KEYS[3], ARGV[2])
 if owner then
   if owner == ARGV[3] then return 1 end
+  if ARGV[5] ~= '' and redis.call('HGET', KEYS[5], ARGV[2]) == ARGV[5] then
+    redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+    return 1
+  end
   return 0
 end
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[5], ARGV[2], ARGV[5]) end
 add(ARGV[1], ARGV[4], ARGV[2])
 return 1
 """
@@ -75,6 +88,7 @@ _LEAVE = (
     + """
 if redis.call('HGET', KEYS[3], ARGV[2]) ~= ARGV[3] then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[2])
+redis.call('HDEL', KEYS[5], ARGV[2])
 add(ARGV[1], ARGV[4], ARGV[2])
 return 1
 """
@@ -90,6 +104,7 @@ local reaped = 0
 for i = 1, #fields, 2 do
   if redis.call('EXISTS', ARGV[2] .. fields[i + 1]) == 0 then
     redis.call('HDEL', KEYS[3], fields[i])
+    redis.call('HDEL', KEYS[5], fields[i])
     add(ARGV[1], ARGV[3], fields[i])
     reaped = reaped + 1
   end
@@ -161,6 +176,7 @@ class RedisBackend:
                 ("join", _JOIN),
                 ("leave", _LEAVE),
                 ("reap", _REAP),
+                ("replay", _REPLAY),
             )
         }
         return self
@@ -177,7 +193,7 @@ class RedisBackend:
 
     def _keys(self, topic: str) -> list[str]:
         base = f"{self.namespace}:t:{topic}"
-        return [f"{base}:stream", f"{base}:seq", f"{base}:members", f"{base}:epoch"]
+        return [f"{base}:stream", f"{base}:seq", f"{base}:members", f"{base}:epoch", f"{base}:sessions"]
 
     @contextmanager
     def _answering(self, wait: float = 0.0) -> Iterator[None]:
@@ -199,13 +215,15 @@ class RedisBackend:
 
     # -- the Backend protocol --------------------------------------------------------------
 
-    async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> int:
+    async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> Position:
         dedup = f"{self.namespace}:k:{key}"
         window = math.ceil(self.dedup_window * 1000)
-        seq = await self._script("append", [*self._keys(topic), dedup], [self.retention, int(kind), payload, window])
-        return _int(seq)
+        reply = await self._script("append", [*self._keys(topic), dedup], [self.retention, int(kind), payload, window])
+        if not isinstance(reply, list) or len(reply) != 2:
+            raise BrokerUnavailable(f"unexpected reply from Redis: {reply!r:.100}")
+        return trusted(_int(reply[0]), _text(reply[1]))
 
-    async def read(self, cursors: Mapping[str, Cursor], *, timeout: float) -> Sequence[Entry]:
+    async def read(self, cursors: Mapping[str, Position], *, timeout: float) -> Sequence[Entry]:
         redis = self._redis()
         keys = {topic: self._keys(topic) for topic in cursors}
         streams = {key[0]: f"{cursors[topic].seq}-0" for topic, key in keys.items()}
@@ -260,9 +278,30 @@ class RedisBackend:
         found.reverse()
         return found
 
-    async def join(self, topic: str, member: str, *, owner: str) -> bool:
-        reply = await self._script("join", self._keys(topic), [self.retention, member, owner, int(Kind.JOIN)])
-        return _int(reply) == 1
+    async def replay(self, topic: str, after: Position, until: int) -> Sequence[Entry] | None:
+        found: list[Entry] = []
+        start = after.seq + 1
+        while start <= until:
+            reply = await self._script(
+                "replay", self._keys(topic), [after.epoch, f"{start}-0", f"{until}-0", _READ_COUNT]
+            )
+            if reply is None:
+                return None
+            if not isinstance(reply, list):
+                raise BrokerUnavailable(f"unexpected reply from Redis: {reply!r:.100}")
+            for item in reply:
+                if not isinstance(item, list) or len(item) != 2 or not isinstance(item[1], list):
+                    raise BrokerUnavailable(f"unexpected reply from Redis: {item!r:.100}")
+                values = item[1]
+                found.append(_entry(topic, item[0], dict(zip(values[::2], values[1::2], strict=True))))
+            if len(reply) < _READ_COUNT:
+                break
+            start = found[-1].seq + 1
+        return found
+
+    async def join(self, topic: str, member: str, *, owner: str, session: str | None = None) -> bool:
+        args: list[str | bytes | int] = [self.retention, member, owner, int(Kind.JOIN), session or ""]
+        return _int(await self._script("join", self._keys(topic), args)) == 1
 
     async def leave(self, topic: str, member: str, *, owner: str) -> bool:
         reply = await self._script("leave", self._keys(topic), [self.retention, member, owner, int(Kind.LEAVE)])

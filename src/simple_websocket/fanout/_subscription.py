@@ -9,9 +9,10 @@ from typing import Generic, Literal, TypeAlias
 import anyio
 from typing_extensions import Self, TypeVar
 
-from ..exceptions import SlowSubscriber
+from ..exceptions import InvalidArgument, SlowSubscriber
 from ..typing import Data
 from ._events import Event, Gap, Message
+from ._position import Position
 
 __all__ = ["Overflow", "Subscription"]
 
@@ -38,14 +39,18 @@ class Subscription(Generic[T_co]):
         "_dropped",
         "_ended",
         "_history",
-        "_members",
         "_overflow_seen",
         "_overflowed",
         "_register",
+        "_seen",
+        "_skip",
+        "_starts",
         "_unregister",
         "_waiter",
         "max_backlog",
         "overflow",
+        "recovered",
+        "replayed",
         "topics",
     )
 
@@ -68,9 +73,18 @@ class Subscription(Generic[T_co]):
         self._waiter: anyio.Event | None = None  # set when the reader waits for the next event
         self._ended = False  # no event will be added any more
         self._decode = decode
-        self._members: dict[str, frozenset[str]] = {}
-        self._dropped: dict[str, int] = {}
-        self._history: deque[Message[Data]] = deque()
+        # Per topic, the last event yielded and the members as of it; before any, where it starts.
+        self._seen: dict[str, _Item] = {}
+        self._starts: dict[str, tuple[Position, frozenset[str]]] = {}
+        self._dropped: dict[str, tuple[int, Position]] = {}  # how many, and the last one's position
+        self._history: deque[Event[Data]] = deque()
+        self._skip: dict[str, Position] | None = None  # live events up to these are had already
+        self.recovered: bool | None = None
+        """With ``since``: True if every event after it was replayed, False if a Gap says what
+        is missing (see ``Broker.subscribe``); None without ``since``."""
+        self.replayed: int = 0
+        """How many events (of every topic) were queued at the start to be yielded before the live
+        ones: those after ``since``, or the ``history`` messages."""
         self._overflowed = False
         self._overflow_seen: anyio.Event | None = None
         self._register = register
@@ -78,18 +92,47 @@ class Subscription(Generic[T_co]):
 
     # -- the Broker's side -------------------------------------------------------------------
 
-    def start(self, topic: str, members: frozenset[str]) -> None:
-        """Set a topic's members as they are when this subscription starts receiving it."""
-        self._members[topic] = members
+    def start(self, topic: str, members: frozenset[str], position: Position) -> None:
+        """Set a topic's members, and the position its first event follows, as this subscription
+        starts receiving it."""
+        self._starts[topic] = (position, members)
 
-    def prepend(self, history: Sequence[Message[Data]]) -> None:
-        """Messages published before the subscription started, yielded before everything else."""
-        self._history.extend(history)
+    def prepend(self, events: Sequence[Event[Data]]) -> None:
+        """Events from before the subscription started (history, or a replay after ``since``),
+        yielded before everything else, in the order given."""
+        self._history.extend(events)
+        self.replayed += len(events)
+
+    def skip_until(self, topic: str, position: Position) -> None:
+        """Live events of ``topic`` up to ``position`` are had already: drop those queued and
+        those still to come."""
+        if self._skip is None:
+            self._skip = {}
+        self._skip[topic] = position
+        kept = [item for item in self._backlog if not self._skips(item[0])]
+        if len(kept) != len(self._backlog):
+            self._backlog.clear()
+            self._backlog.extend(kept)
+
+    def _skips(self, event: Event[Data]) -> bool:
+        assert self._skip is not None
+        after = self._skip.get(event.topic)
+        if after is None:
+            return False
+        position = event.position
+        if position.epoch == after.epoch and position.seq <= after.seq:
+            return True
+        del self._skip[event.topic]
+        if not self._skip:
+            self._skip = None
+        return False
 
     def offer(self, item: _Item) -> int:
         """Queue an event without waiting: how many events wait now, or -1 once the subscription is over."""
         if self._ended:
             return -1
+        if self._skip is not None and self._skips(item[0]):
+            return len(self._backlog)
         backlog = self._backlog
         if len(backlog) >= self.max_backlog:
             if self.overflow == "end":
@@ -98,8 +141,9 @@ class Subscription(Generic[T_co]):
                 if self._overflow_seen is not None:
                     self._overflow_seen.set()
                 return -1
-            topic = backlog.popleft()[0].topic
-            self._dropped[topic] = self._dropped.get(topic, 0) + 1
+            dropped = backlog.popleft()[0]
+            count = self._dropped.get(dropped.topic, (0, dropped.position))[0]
+            self._dropped[dropped.topic] = (count + 1, dropped.position)
         backlog.append(item)
         waiter = self._waiter
         if waiter is not None:
@@ -135,7 +179,23 @@ class Subscription(Generic[T_co]):
 
     def members(self, topic: str) -> frozenset[str]:
         """The topic's members as of the last event this subscription yielded for it."""
-        return self._members.get(topic, frozenset())
+        seen = self._seen.get(topic)
+        if seen is not None:
+            return seen[1]
+        start = self._starts.get(topic)
+        return frozenset() if start is None else start[1]
+
+    def position(self, topic: str) -> Position:
+        """Where this subscriber is in ``topic``: the position of the last event yielded for it,
+        or, before any, the position the first one follows. Everything after it is still to come:
+        keep it (``position.token`` for a client) to resume from it with ``subscribe(since=...)``."""
+        seen = self._seen.get(topic)
+        if seen is not None:
+            return seen[0].position
+        start = self._starts.get(topic)
+        if start is None:
+            raise InvalidArgument(f"this subscription does not receive topic {topic!r} (or has not started)")
+        return start[0]
 
     def __aiter__(self) -> Self:
         return self
@@ -150,13 +210,19 @@ class Subscription(Generic[T_co]):
             if self._overflowed:
                 raise SlowSubscriber(self.max_backlog)
             if self._history:
-                return self._decoded(self._history.popleft())
+                event = self._history.popleft()
+                self._seen[event.topic] = (event, self.members(event.topic))
+                return self._decoded(event)
             if self._dropped:
                 topic = next(iter(self._dropped))
-                return Gap(topic, self._dropped.pop(topic), "overflow")
+                count, position = self._dropped.pop(topic)
+                gap = Gap(topic, count, "overflow", position)
+                self._seen[topic] = (gap, self.members(topic))
+                return gap
             if self._backlog:
-                event, members = self._backlog.popleft()
-                self._members[event.topic] = members
+                item = self._backlog.popleft()
+                event = item[0]
+                self._seen[event.topic] = item
                 if self._decode is None:
                     return event  # type: ignore[return-value]  # undecoded, T_co is Data
                 return self._decoded(event)
@@ -167,7 +233,7 @@ class Subscription(Generic[T_co]):
 
     def _decoded(self, event: Event[Data]) -> Event[T_co]:
         if type(event) is Message and self._decode is not None:
-            return Message(event.topic, self._decode(event.data), event.seq)
+            return Message(event.topic, self._decode(event.data), event.position)
         return event  # type: ignore[return-value]  # undecoded, T_co is Data; the other events carry no T_co
 
     async def receive(self) -> Event[T_co]:

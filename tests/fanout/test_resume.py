@@ -1,0 +1,343 @@
+"""subscribe(since=...): resume after a position, exactly once at the seam, or one Gap saying why not.
+
+Run on the in-memory backend and on a real redis-server, on asyncio and trio.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable
+
+import anyio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simple_websocket import InvalidArgument
+from simple_websocket.fanout import (
+    Broker,
+    Event,
+    Gap,
+    GapCause,
+    Joined,
+    Left,
+    MemoryBackend,
+    Message,
+    Position,
+    Subscription,
+)
+
+from .conftest import FAILED_CONNECTIONS, RETENTION, BackendFactory
+from .test_broker import LIMIT, running, take
+
+pytestmark = [pytest.mark.anyio, FAILED_CONNECTIONS]
+
+
+def data(events: list[Event[object]]) -> list[object]:
+    return [event.data for event in events if isinstance(event, Message)]
+
+
+async def test_resume_replays_exactly_what_was_missed_then_goes_live(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as broker:
+        async with broker.subscribe("room") as sub:
+            assert sub.recovered is None and sub.replayed == 0
+            for i in range(10):
+                await broker.publish("room", f"m{i}")
+            seen = await take(sub, 4)
+            left_at = sub.position("room")
+        assert left_at == seen[-1].position and left_at.seq == seen[-1].position.seq
+        await broker.join("room", "ann")  # presence changes are part of what is replayed
+        await broker.publish("room", b"binary")
+        async with broker.subscribe("room", since=left_at) as back:
+            assert back.recovered is True
+            assert back.replayed == 6 + 2
+            assert back.position("room") == left_at  # nothing yielded yet: it starts right after it
+            replayed = await take(back, 8)
+            await broker.publish("room", "live")
+            live = await take(back, 1)
+    assert data(replayed) == [f"m{i}" for i in range(4, 10)] + [b"binary"]
+    assert isinstance(replayed[6], Joined) and replayed[6].member == "ann"
+    assert [event.position.seq for event in replayed + live] == list(range(left_at.seq + 1, left_at.seq + 10))
+    assert {event.position.epoch for event in replayed + live} == {left_at.epoch}
+    assert data(live) == ["live"]
+
+
+async def test_resume_with_nothing_missed_is_recovered(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as broker:
+        start = await broker.publish("room", "first")
+        async with broker.subscribe("room", since=start) as sub:
+            assert (sub.recovered, sub.replayed, sub.position("room")) == (True, 0, start)
+            await broker.publish("room", "second")
+            assert data(await take(sub, 1)) == ["second"]
+
+
+async def test_resume_from_the_position_of_an_empty_topic(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as broker:
+        async with broker.subscribe("empty") as sub:
+            before = sub.position("empty")
+        assert before.seq == 0
+        await broker.publish("empty", "one")
+        async with broker.subscribe("empty", since=before) as sub:
+            assert sub.recovered is True
+            assert data(await take(sub, 1)) == ["one"]
+
+
+async def test_past_the_retention_window_is_one_gap_then_live(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as broker:
+        old = await broker.publish("feed", "old")
+        for i in range(RETENTION + 5):
+            await broker.publish("feed", str(i))
+        head = await broker.publish("feed", "last")
+        async with broker.subscribe("feed", since=old) as sub:
+            assert sub.recovered is False and sub.replayed == 1
+            gap = await sub.receive()
+            await broker.publish("feed", "live")
+            live = await take(sub, 1)
+    assert gap == Gap("feed", head.seq - old.seq, "retention", head)
+    assert sub.position("feed") == live[0].position
+    assert data(live) == ["live"]
+
+
+@pytest.mark.parametrize(
+    ("cause", "elsewhere"),
+    [
+        ("reset", lambda now: Position(now.seq, "another-epoch")),  # a Redis that lost its data since
+        ("ahead", lambda now: Position(now.seq + 1000, now.epoch)),  # never handed out: forged
+        ("ahead", lambda now: Position(2**63 - 1, now.epoch)),
+    ],
+)
+async def test_a_position_the_topic_never_had_is_a_gap(
+    make_backend: BackendFactory, cause: GapCause, elsewhere: Callable[[Position], Position]
+) -> None:
+    async with running(make_backend) as broker:
+        now = await broker.publish("feed", "one")
+        async with broker.subscribe("feed", since=elsewhere(now)) as sub:
+            assert sub.recovered is False
+            gap = await sub.receive()
+            await broker.publish("feed", "two")
+            assert data(await take(sub, 1)) == ["two"]
+    assert gap == Gap("feed", None, cause, now)
+
+
+async def test_a_position_past_this_process_reader_is_not_seen_twice(make_backend: BackendFactory) -> None:
+    """A client that saw entries through another process may come back here before this process's
+    reader has read them: they are neither replayed nor delivered live a second time."""
+    async with running(make_backend) as here, running(make_backend) as there, here.subscribe("feed") as watcher:
+        seen_there = await there.publish("feed", "seen elsewhere")
+        # Most often this process's reader has not handed it out yet (always so in memory).
+        async with here.subscribe("feed", since=seen_there) as sub:
+            assert sub.recovered is True
+            await there.publish("feed", "new")
+            first = await take(sub, 1)
+            assert data(await take(watcher, 2)) == ["seen elsewhere", "new"]
+    assert data(first) == ["new"]
+
+
+async def test_since_per_topic_and_history_for_the_others(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as broker:
+        a = await broker.publish("a", "a1")
+        await broker.publish("a", "a2")
+        for i in range(5):
+            await broker.publish("b", f"b{i}")
+        async with broker.subscribe("a", "b", since={"a": a}, history=2) as sub:
+            assert sub.recovered is True and sub.replayed == 3
+            first = await take(sub, 3)
+            assert sub.position("b").seq == 5
+    assert sorted(map(str, data(first))) == ["a2", "b3", "b4"]
+
+
+async def test_one_position_names_a_place_in_one_topic(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as broker:
+        a = await broker.publish("a", "a1")
+        with pytest.raises(InvalidArgument, match="one topic"):
+            broker.subscribe("a", "b", since=a)
+        async with broker.subscribe("a", "a", since=a) as sub:
+            assert sub.recovered is True
+
+
+async def test_the_replay_is_decoded_by_the_codec(make_backend: BackendFactory) -> None:
+    from simple_websocket.codecs import JSONCodec
+
+    async with running(make_backend) as broker:
+        start = await broker.publish("json", "{}")
+        await broker.publish("json", '{"n": 1}')
+        async with broker.subscribe("json", since=start, codec=JSONCodec()) as sub:
+            assert data(await take(sub, 1)) == [{"n": 1}]
+
+
+async def test_since_must_name_subscribed_topics_and_be_positions() -> None:
+    async with Broker() as broker:
+        with pytest.raises(InvalidArgument, match="topic 'b'"):
+            broker.subscribe("a", since={"b": Position(1, "e")})
+        with pytest.raises(InvalidArgument, match="Position"):
+            broker.subscribe("a", since="1.e")  # type: ignore[call-overload]  # the point of the test
+        with pytest.raises(InvalidArgument, match="Position"):
+            broker.subscribe("a", since={"a": "1.e"})  # type: ignore[dict-item]  # the point of the test
+        async with broker.subscribe("a") as sub:
+            with pytest.raises(InvalidArgument, match="topic 'b'"):
+                sub.position("b")
+
+
+async def test_a_reset_gap_moves_the_position_to_the_new_numbering() -> None:
+    backend = MemoryBackend()
+    async with Broker(backend) as broker, broker.subscribe("t") as sub:
+        await broker.publish("t", "before")
+        await take(sub, 1)
+        backend._epoch = "new-epoch"  # as if the backend lost its data
+        backend._streams.clear()
+        broker._restart_read()
+        await broker.publish("t", "after")
+        events = await take(sub, 2)
+    assert events == [
+        Gap("t", None, "reset", Position(0, "new-epoch")),
+        Message("t", "after", Position(1, "new-epoch")),
+    ]
+    assert sub.position("t") == Position(1, "new-epoch")
+
+
+# -- resume under concurrent publishing -----------------------------------------------------------
+
+
+async def resume_while_publishing(
+    make_backend: BackendFactory, pattern: list[tuple[int, int]], seed: int
+) -> tuple[list[str], list[str], list[Gap]]:
+    """One publisher publishes continuously while a subscriber reads a few events, leaves (keeping
+    its position), and resumes from it, as ``pattern`` says: (events to read, pause in
+    checkpoints before resuming). Returns what was published, what the subscriber got, and gaps."""
+    shuffle = random.Random(seed)
+    published: list[str] = []
+    got: list[str] = []
+    gaps: list[Gap] = []
+    total = sum(read for read, _ in pattern) + 3
+    async with running(make_backend) as publisher, running(make_backend) as subscriber:
+        done = anyio.Event()
+
+        async def publish() -> None:
+            for i in range(total + RETENTION // 2):
+                published.append(f"m{i}")
+                await publisher.publish("feed", f"m{i}")
+                for _ in range(shuffle.randrange(3)):
+                    await anyio.lowlevel.checkpoint()
+                if done.is_set():
+                    return
+
+        since: Position | None = None
+        async with anyio.create_task_group() as group:
+            async with subscriber.subscribe("feed", max_backlog=10_000) as first:
+                since = first.position("feed")
+            group.start_soon(publish)
+            with anyio.fail_after(LIMIT * 2):
+                for read, pause in [*pattern, (3, 0)]:
+                    async with subscriber.subscribe("feed", since=since, max_backlog=10_000) as sub:
+                        assert sub.recovered is True
+                        for _ in range(read):
+                            event = await sub.receive()
+                            if isinstance(event, Message):
+                                got.append(str(event.data))
+                            elif isinstance(event, Gap):
+                                gaps.append(event)
+                        since = sub.position("feed")
+                    for _ in range(pause):
+                        await anyio.lowlevel.checkpoint()
+            done.set()
+    return published, got, gaps
+
+
+async def test_resume_is_exactly_once_at_the_seam_under_concurrent_publishing(make_backend: BackendFactory) -> None:
+    pattern = [(1, 0), (5, 3), (2, 20), (7, 1), (1, 50), (4, 0)]
+    published, got, gaps = await resume_while_publishing(make_backend, pattern, seed=7)
+    assert not gaps
+    assert got == published[: len(got)]  # every one, in order, none twice
+    assert len(got) == sum(read for read, _ in pattern) + 3
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pattern=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 30)), min_size=1, max_size=6),
+    seed=st.integers(0, 2**16),
+)
+def test_resume_interleavings(anyio_backend: str, pattern: list[tuple[int, int]], seed: int) -> None:
+    """Any interleaving of publish, leave and resume (in memory): the subscriber's messages are a
+    prefix of the published ones, each once, and no Gap."""
+    shared = MemoryBackend(retention=10_000)
+    published, got, gaps = anyio.run(resume_while_publishing, lambda: shared, pattern, seed, backend=anyio_backend)
+    assert not gaps
+    assert got == published[: len(got)]
+    assert len(got) == sum(read for read, _ in pattern) + 3
+    assert max(Counter(got).values(), default=1) == 1
+
+
+# -- presence across a reconnect ----------------------------------------------------------------------
+
+
+async def presence_events(sub: Subscription[object], wait: float) -> list[Event[object]]:
+    """Every presence event that arrives within ``wait`` seconds."""
+    found: list[Event[object]] = []
+    with anyio.move_on_after(wait):
+        while True:
+            event = await sub.receive()
+            if isinstance(event, (Joined, Left)):
+                found.append(event)
+    return found
+
+
+async def test_a_member_back_within_grace_never_left(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as one, running(make_backend) as two, one.subscribe("chat") as watcher:
+        assert await one.join("chat", "ann", session="secret-ann")
+        assert await one.leave("chat", "ann", grace=0.5)
+        assert await two.join("chat", "ann", session="secret-ann")  # another process, within grace
+        events = await presence_events(watcher, 1.0)  # past the grace period
+        assert await two.members("chat") == frozenset({"ann"})
+        assert [(type(e).__name__, getattr(e, "member", None)) for e in events] == [("Joined", "ann")]
+        assert await two.leave("chat", "ann")
+        events = await presence_events(watcher, 0.3)
+    assert [type(e).__name__ for e in events] == ["Left"]
+
+
+async def test_a_member_back_within_grace_to_the_same_process(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as broker, broker.subscribe("chat") as watcher:
+        assert await broker.join("chat", "ann", session="s")
+        assert await broker.leave("chat", "ann", grace=0.3)
+        assert not await broker.leave("chat", "ann", grace=0.3)  # leaving already
+        assert not await broker.join("chat", "ann")  # no session: not the same client
+        assert not await broker.join("chat", "ann", session="wrong")
+        assert await broker.join("chat", "ann", session="s")
+        events = await presence_events(watcher, 0.6)
+        assert await broker.members("chat") == frozenset({"ann"})
+    assert [type(e).__name__ for e in events] == ["Joined"]
+
+
+async def test_a_member_not_back_within_grace_leaves(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as one, running(make_backend) as two, one.subscribe("chat") as watcher:
+        assert await one.join("chat", "bob", session="s")
+        assert await one.leave("chat", "bob", grace=0.2)
+        assert await one.members("chat") == frozenset({"bob"})  # still there during the grace period
+        events = await presence_events(watcher, 0.6)
+        assert [type(e).__name__ for e in events] == ["Joined", "Left"]
+        assert await one.members("chat") == frozenset()
+        assert await two.join("chat", "bob", session="someone else")  # free again, for anyone
+        assert await two.members("chat") == frozenset({"bob"})
+
+
+async def test_a_session_takes_a_member_back_from_a_dead_process(make_backend: BackendFactory) -> None:
+    import hashlib
+
+    async with make_backend() as backend:
+        digest = hashlib.sha256(b"s3cret").hexdigest()
+        # Not reaped yet: its liveness lasts a few more seconds, as after a kill -9.
+        await backend.heartbeat("a-process-that-died", ttl=LIMIT)
+        assert await backend.join("chat", "cid", owner="a-process-that-died", session=digest)
+    async with running(make_backend) as broker, broker.subscribe("chat") as watcher:
+        assert not await broker.join("chat", "cid")
+        assert not await broker.join("chat", "cid", session="guess")
+        assert await broker.join("chat", "cid", session="s3cret")
+        assert await presence_events(watcher, 0.3) == []  # taken over: no Left, no Joined
+        assert await broker.leave("chat", "cid")
+        assert [type(e).__name__ for e in await presence_events(watcher, 0.3)] == ["Left"]
+
+
+async def test_grace_must_not_be_negative() -> None:
+    async with Broker() as broker:
+        with pytest.raises(InvalidArgument, match="grace"):
+            await broker.leave("chat", "x", grace=-1)
