@@ -20,6 +20,7 @@ from simple_websocket.fanout import (
     Event,
     Gap,
     GapCause,
+    Head,
     Joined,
     Left,
     MemoryBackend,
@@ -132,6 +133,25 @@ async def test_a_position_past_this_process_reader_is_not_seen_twice(make_backen
             first = await take(sub, 1)
             assert data(await take(watcher, 2)) == ["seen elsewhere", "new"]
     assert data(first) == ["new"]
+
+
+class SlowHead(MemoryBackend):
+    """A MemoryBackend whose head() lets other tasks run first, as a remote backend's does."""
+
+    async def head(self, topic: str) -> Head:
+        await anyio.sleep(0.05)
+        return await super().head(topic)
+
+
+async def test_events_read_while_resuming_past_the_reader_are_not_seen_twice() -> None:
+    backend = SlowHead()
+    async with Broker(backend) as here, Broker(backend) as there, here.subscribe("feed") as watcher:
+        seen_there = await there.publish("feed", "seen elsewhere")
+        # here's reader hands "seen elsewhere" out while subscribe() asks for the head.
+        async with here.subscribe("feed", since=seen_there) as sub:
+            assert data(await take(watcher, 1)) == ["seen elsewhere"]
+            await there.publish("feed", "new")
+            assert data(await take(sub, 1)) == ["new"]
 
 
 async def test_since_per_topic_and_history_for_the_others(make_backend: BackendFactory) -> None:

@@ -46,6 +46,8 @@ class _Topic:
     members: frozenset[str]
     epoch: str
     subscribers: list[Subscription[object]] = field(default_factory=list)
+    # Subscriptions that resumed past the cursor: events up to their position are had already.
+    skipping: dict[Subscription[object], Position] = field(default_factory=dict)
 
 
 class Broker:
@@ -300,7 +302,8 @@ class Broker:
                 gap = Gap(name, None, "ahead", start)
             else:
                 sub.start(name, sub.members(name), since)
-                sub.skip_until(name, since)
+                sub.discard_until(name, since)  # read by this process's reader meanwhile
+                self._topics[name].skipping[sub] = since
         if gap is not None:
             sub.prepend([gap])
             sub.recovered = False
@@ -313,6 +316,7 @@ class Broker:
             topic = self._topics.get(name)
             if topic is not None and sub in topic.subscribers:
                 topic.subscribers.remove(sub)
+                topic.skipping.pop(sub, None)
                 if not topic.subscribers:
                     del self._topics[name]
                     removed = True
@@ -521,7 +525,7 @@ class Broker:
         item = (event, topic.members)
         crowded = False
         ended: list[Subscription[object]] = []
-        for sub in topic.subscribers:
+        for sub in topic.subscribers if not topic.skipping else _receiving(topic, event):
             waiting = sub.offer(item)
             if waiting < 0:
                 ended.append(sub)
@@ -530,6 +534,14 @@ class Broker:
         for sub in ended:
             self._unregister(sub)
         return crowded
+
+
+def _receiving(topic: _Topic, event: Event[Data]) -> list[Subscription[object]]:
+    """The topic's subscriptions that do not have ``event`` already (they resumed past it)."""
+    had = {sub for sub, since in topic.skipping.items() if since.covers(event.position)}
+    for sub in [sub for sub in topic.skipping if sub not in had]:
+        del topic.skipping[sub]  # caught up: from here on it takes every event
+    return [sub for sub in topic.subscribers if sub not in had]
 
 
 def _since(topics: Sequence[str], since: Since) -> Mapping[str, Position]:

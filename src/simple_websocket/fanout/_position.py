@@ -64,13 +64,22 @@ class Position:
             raise InvalidArgument(f"not a position token: {token!r}")
         return cls(int(found[1]), found[2])
 
+    def covers(self, other: Position) -> bool:
+        """Whether ``other`` is this position or one before it, in the same numbering."""
+        return other.epoch == self.epoch and other.seq <= self.seq
+
     def __str__(self) -> str:
         return self.token
 
 
+_new = object.__new__
+_set_seq = Position.__dict__["seq"].__set__  # the slots' own setters: no frozen check, no lookup
+_set_epoch = Position.__dict__["epoch"].__set__
+
+
 def trusted(seq: int, epoch: str) -> Position:
     """A Position from values a backend produced (already valid), without checking them again."""
-    position = object.__new__(Position)
-    object.__setattr__(position, "seq", seq)
-    object.__setattr__(position, "epoch", epoch)
+    position = _new(Position)
+    _set_seq(position, seq)
+    _set_epoch(position, epoch)
     return position

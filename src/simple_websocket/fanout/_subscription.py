@@ -43,7 +43,6 @@ class Subscription(Generic[T_co]):
         "_overflowed",
         "_register",
         "_seen",
-        "_skip",
         "_starts",
         "_unregister",
         "_waiter",
@@ -78,7 +77,6 @@ class Subscription(Generic[T_co]):
         self._starts: dict[str, tuple[Position, frozenset[str]]] = {}
         self._dropped: dict[str, tuple[int, Position]] = {}  # how many, and the last one's position
         self._history: deque[Event[Data]] = deque()
-        self._skip: dict[str, Position] | None = None  # live events up to these are had already
         self.recovered: bool | None = None
         """With ``since``: True if every event after it was replayed, False if a Gap says what
         is missing (see ``Broker.subscribe``); None without ``since``."""
@@ -103,36 +101,17 @@ class Subscription(Generic[T_co]):
         self._history.extend(events)
         self.replayed += len(events)
 
-    def skip_until(self, topic: str, position: Position) -> None:
-        """Live events of ``topic`` up to ``position`` are had already: drop those queued and
-        those still to come."""
-        if self._skip is None:
-            self._skip = {}
-        self._skip[topic] = position
-        kept = [item for item in self._backlog if not self._skips(item[0])]
+    def discard_until(self, topic: str, position: Position) -> None:
+        """Drop the queued events of ``topic`` up to ``position`` (of its epoch): had already."""
+        kept = [item for item in self._backlog if item[0].topic != topic or not position.covers(item[0].position)]
         if len(kept) != len(self._backlog):
             self._backlog.clear()
             self._backlog.extend(kept)
-
-    def _skips(self, event: Event[Data]) -> bool:
-        assert self._skip is not None
-        after = self._skip.get(event.topic)
-        if after is None:
-            return False
-        position = event.position
-        if position.epoch == after.epoch and position.seq <= after.seq:
-            return True
-        del self._skip[event.topic]
-        if not self._skip:
-            self._skip = None
-        return False
 
     def offer(self, item: _Item) -> int:
         """Queue an event without waiting: how many events wait now, or -1 once the subscription is over."""
         if self._ended:
             return -1
-        if self._skip is not None and self._skips(item[0]):
-            return len(self._backlog)
         backlog = self._backlog
         if len(backlog) >= self.max_backlog:
             if self.overflow == "end":
