@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import anyio
 import pytest
@@ -26,9 +27,11 @@ from simple_websocket.fanout import (
     MemoryBackend,
     Message,
     Position,
+    RedisBackend,
     Subscription,
 )
 
+from ..support.redis_server import RedisServer
 from .conftest import FAILED_CONNECTIONS, RETENTION, BackendFactory
 from .test_broker import LIMIT, running, take
 
@@ -361,3 +364,23 @@ async def test_grace_must_not_be_negative() -> None:
     async with Broker() as broker:
         with pytest.raises(InvalidArgument, match="grace"):
             await broker.leave("chat", "x", grace=-1)
+
+
+async def test_a_long_replay_is_read_page_by_page(redis: RedisServer, tmp_path: Path) -> None:
+    backend = RedisBackend(redis.url, namespace=f"long{tmp_path.name}", retention=3000)
+    async with Broker(backend) as broker:
+        start = await broker.publish("feed", "start")
+        with anyio.fail_after(LIMIT * 3):
+            async with anyio.create_task_group() as group:  # a few publishers: quicker than one
+                for first in range(0, 2500, 500):
+                    group.start_soon(publish_range, broker, first, first + 500)
+        async with broker.subscribe("feed", since=start, max_backlog=1) as sub:
+            assert sub.recovered is True and sub.replayed == 2500
+            replayed = await take(sub, 2500)
+    assert sorted(data(replayed), key=lambda text: int(str(text))) == [str(i) for i in range(2500)]
+    assert [event.position.seq for event in replayed] == list(range(start.seq + 1, start.seq + 2501))
+
+
+async def publish_range(broker: Broker, first: int, end: int) -> None:
+    for i in range(first, end):
+        await broker.publish("feed", str(i))

@@ -19,7 +19,8 @@ methods with these guarantees:
   the epoch stays the same for as long as the topic's data does. An epoch is 1-64 characters of
   ``A-Z a-z 0-9 . _ ~ -`` (it travels in position tokens).
 - ``replay`` returns the entries after a position up to a seq, as many as are still held, read
-  together with the epoch: None when the topic's epoch is not the position's.
+  together with the epoch: None when the topic's epoch is not the position's. It may stop early
+  once the first entry of the range is known to be gone (the Broker then reports a Gap).
 - ``join``/``leave`` change the presence table and append the matching entry in the same atomic
   step, so that every reader sees membership change at the same position of the stream. A member
   joined with a ``session`` is handed to another owner that joins it with the same session,

@@ -294,8 +294,8 @@ class RedisBackend:
                     raise BrokerUnavailable(f"unexpected reply from Redis: {item!r:.100}")
                 values = item[1]
                 found.append(_entry(topic, item[0], dict(zip(values[::2], values[1::2], strict=True))))
-            if len(reply) < _READ_COUNT:
-                break
+            if len(reply) < _READ_COUNT or found[0].seq != after.seq + 1:
+                break  # all read, or the first ones are gone already: the Broker reports a Gap
             start = found[-1].seq + 1
         return found
 
