@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing_extensions import reveal_type
 
 from simple_websocket.codecs import JSONCodec, MsgpackCodec
-from simple_websocket.fanout import Broker, Event, Gap, Joined, Left, Message, RedisBackend
+from simple_websocket.fanout import Broker, Event, Gap, Joined, Left, Message, Position, RedisBackend
 
 
 @dataclass
@@ -26,8 +26,17 @@ async def cases(broker: Broker, event: Event[Chat]) -> None:
     reveal_type(broker.subscribe("room", codec=JSONCodec()))  # R: simple_websocket.fanout._subscription.Subscription[object]
     reveal_type(broker.subscribe("a", "b", history=5, codec=JSONCodec(to_chat)))  # R: simple_websocket.fanout._subscription.Subscription[tests.typing_cases.fanout.Chat]
     reveal_type(broker.subscribe("room", codec=MsgpackCodec()))  # R: simple_websocket.fanout._subscription.Subscription[object]
+    since = Position.parse("7.1733300000.123456")
+    reveal_type(since)  # R: simple_websocket.fanout._position.Position
+    reveal_type(since.token)  # R: str
+    reveal_type(broker.subscribe("room", since=since))  # R: simple_websocket.fanout._subscription.Subscription[str | bytes]
+    reveal_type(broker.subscribe("a", "b", since={"a": since}, codec=JSONCodec(to_chat)))  # R: simple_websocket.fanout._subscription.Subscription[tests.typing_cases.fanout.Chat]
+    reveal_type(await broker.join("room", "ann", session="secret"))  # R: bool
+    reveal_type(await broker.leave("room", "ann", grace=12.0))  # R: bool
     async with broker.subscribe("room", codec=JSONCodec(to_chat)) as sub:
         reveal_type(sub)  # R: simple_websocket.fanout._subscription.Subscription[tests.typing_cases.fanout.Chat]
+        reveal_type(sub.recovered)  # R: bool | None
+        reveal_type(sub.position("room"))  # R: simple_websocket.fanout._position.Position
         reveal_type(await sub.receive())  # R: simple_websocket.fanout._events.Message[tests.typing_cases.fanout.Chat] | simple_websocket.fanout._events.Gap | simple_websocket.fanout._events.Joined | simple_websocket.fanout._events.Left
         async for received in sub:
             if isinstance(received, Message):
