@@ -9,8 +9,7 @@ import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from .support.redis_server import redis_server
-from .support.servers import running
+from .support.servers import two_sharing_redis
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
@@ -19,14 +18,8 @@ LIMIT = 10.0
 
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """Two hypercorn processes (their lifespan starts the broker) sharing one redis-server."""
-    with redis_server(tmp_path_factory.mktemp("redis")) as redis:
-        env = {"FANOUT_REDIS_URL": redis.url}
-        with (
-            running("hypercorn-asyncio", "examples.fanout:app", env=env) as first,
-            running("hypercorn-asyncio", "examples.fanout:app", env=env) as second,
-        ):
-            yield first, second
+    with two_sharing_redis("examples.fanout:app", tmp_path_factory.mktemp("redis")) as urls:
+        yield urls
 
 
 async def receive(client: ClientConnection) -> object:

@@ -148,3 +148,15 @@ def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
             process.wait(timeout=5)
     if process.stderr is not None:
         process.stderr.close()
+
+
+@contextmanager
+def two_sharing_redis(app: str, directory: Path, variable: str = "FANOUT_REDIS_URL") -> Iterator[tuple[str, str]]:
+    """Two hypercorn processes (their lifespan starts the app's broker) serving ``app`` with one
+    redis-server, whose URL they read from ``variable``; yields both ws:// URLs."""
+    from .redis_server import redis_server
+
+    with redis_server(directory) as redis:
+        env = {variable: redis.url}
+        with running("hypercorn-asyncio", app, env=env) as first, running("hypercorn-asyncio", app, env=env) as second:
+            yield first, second
