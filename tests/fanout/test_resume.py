@@ -384,3 +384,23 @@ async def test_a_long_replay_is_read_page_by_page(redis: RedisServer, tmp_path: 
 async def publish_range(broker: Broker, first: int, end: int) -> None:
     for i in range(first, end):
         await broker.publish("feed", str(i))
+
+
+class SlowLeave(MemoryBackend):
+    """A MemoryBackend whose leave() takes a while, as a remote backend's round trip does."""
+
+    async def leave(self, topic: str, member: str, *, owner: str) -> bool:
+        await anyio.sleep(0.2)
+        return await super().leave(topic, member, owner=owner)
+
+
+async def test_a_join_while_the_grace_period_ends_waits_for_the_leave() -> None:
+    async with Broker(SlowLeave()) as broker, broker.subscribe("chat") as watcher:
+        assert await broker.join("chat", "dan", session="s")
+        assert await broker.leave("chat", "dan", grace=0.05)
+        await anyio.sleep(0.1)  # the grace period is over; the leave is on its way
+        with anyio.fail_after(LIMIT):
+            assert await broker.join("chat", "dan", session="s")
+        assert await broker.members("chat") == frozenset({"dan"})
+        events = await presence_events(watcher, 0.1)
+    assert [type(event).__name__ for event in events] == ["Joined", "Left", "Joined"]

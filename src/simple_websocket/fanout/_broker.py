@@ -90,6 +90,7 @@ class Broker:
         self._topics: dict[str, _Topic] = {}
         self._own: dict[str, dict[str, str | None]] = {}  # topic -> member -> its session's digest
         self._lingering: dict[tuple[str, str], anyio.CancelScope] = {}
+        self._leaving: dict[tuple[str, str], anyio.Event] = {}  # a lingering member's leave in flight
         self._group: TaskGroup | None = None
         self._reading: anyio.CancelScope | None = None
         self._topics_changed = anyio.Event()
@@ -361,6 +362,9 @@ class Broker:
         """
         self._check_running()
         digest = None if session is None else hashlib.sha256(session.encode()).hexdigest()
+        leaving = self._leaving.get((topic, member))
+        if leaving is not None:  # its grace ran out just now: join once it has left
+            await leaving.wait()
         own = self._own.setdefault(topic, {})
         if member in own:
             lingering = self._lingering.get((topic, member))
@@ -417,14 +421,19 @@ class Broker:
             await anyio.sleep(grace)
             del self._lingering[topic, member]
             self._disown(topic, member)
-            delay = _BACKOFF_FIRST
-            while True:  # until Redis answers or this Broker exits: a live owner is never reaped
-                try:
-                    await self._retry(lambda: self.backend.leave(topic, member, owner=self.owner))
-                    return
-                except BrokerUnavailable:
-                    await anyio.sleep(delay)
-                    delay = min(delay * 2, _BACKOFF_MAX)
+            self._leaving[topic, member] = left = anyio.Event()
+            try:
+                delay = _BACKOFF_FIRST
+                while True:  # until Redis answers or this Broker exits: a live owner is never reaped
+                    try:
+                        await self._retry(lambda: self.backend.leave(topic, member, owner=self.owner))
+                        return
+                    except BrokerUnavailable:
+                        await anyio.sleep(delay)
+                        delay = min(delay * 2, _BACKOFF_MAX)
+            finally:
+                del self._leaving[topic, member]
+                left.set()
 
     async def members(self, topic: str) -> frozenset[str]:
         """Who is present in ``topic`` now, across every process."""
