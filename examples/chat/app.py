@@ -1,15 +1,41 @@
 """A browser chat on simple_websocket: one page, one WebSocket endpoint, JSON messages.
 
-Client to server: ``{"type": "join", "nick": "ann"}`` once, then ``{"type": "message", "text":
-"..."}``, and ``{"type": "ack", "received": n}`` (the number of events received so far) at least
-every ``ack`` events, as the welcome says. Server to client: ``welcome``, ``join``, ``leave``,
-``message``, ``gap`` (messages this client will not see) and ``error`` events, each room event with
-the current ``users`` and ``stats``. Subprotocols: ``chat.v2`` (messages carry a ``ts``
-timestamp) and ``chat.v1`` (no timestamps).
+Client to server: ``{"type": "join", "nick": "ann", "session": "<secret>", "since": "<pos>"}``
+once (``session`` and ``since`` are optional, see below), then ``{"type": "message", "text":
+"..."}``, and ``{"type": "ack", "received": n}`` (the number of events received so far on this
+connection) at least every ``ack`` events, as the welcome says.
+
+Server to client: ``welcome`` (``nick``, ``protocol``, ``ack``, ``pos``, ``resumed``,
+``recovered``, ``users``, ``stats``), then the room's events ``join``, ``leave``, ``message`` and
+``gap`` (events this client will not see), each with its place in the room, ``pos`` (a short
+token), and the current ``users`` and ``stats``; ``resumed`` after a client's missed events
+(below), and ``error`` events. Subprotocols: ``chat.v2`` (messages carry a ``ts`` timestamp) and
+``chat.v1`` (no timestamps).
+
+Coming back. A client keeps the ``pos`` of the last event it got, and a ``session`` secret of its
+own (16-128 characters, never shown to anyone; the server keeps only its digest). After its
+connection drops it joins again, to any worker, with the same ``nick`` (the one the welcome
+gave), ``session`` and ``since``: the last ``pos``. It then gets the welcome (``"resumed":
+true``), every room event after ``since`` and ``{"type": "resumed", "missed": n}`` (``n``: how
+many of them were messages) when they could all be replayed (``"recovered": true``); otherwise
+(``"recovered": false``: past the room's retention, or Redis lost its data) one ``gap`` first.
+Then live events. A client coming back gets exactly its nickname or, if someone else has it
+meanwhile, a close with 4409 (``nickname taken``); a client joining afresh gets ``ann-2``,
+``ann-3``... for a taken one, unless its own session holds it. A ``since`` that is no position
+token is refused: an ``error`` event, then a close with 1008. A connection of this worker that
+the same session replaces (the page saw it drop, the server had not noticed yet) is closed with
+4001.
+
+When a connection ends for any reason but the server stopping (close code 1012), its member stays
+in the room for ``CHAT_GRACE`` seconds (default 12): a client back within that time with its
+session takes the nickname over and nobody sees it leave and join again; otherwise the others see
+it leave once the grace period is over. A client dropped for being too slow leaves at once.
 
 The room lives in a fan-out Broker: in memory by default (one process), or in Redis when
-``CHAT_REDIS_URL`` is set, so that every worker and process sharing it is one room. A client that
-stops reading is closed with 1013 once ``WINDOW`` events wait for its acknowledgement for
+``CHAT_REDIS_URL`` is set, so that every worker and process sharing it is one room
+(``CHAT_NAMESPACE`` prefixes its keys, ``CHAT_PRESENCE_TTL`` is the Broker's presence_ttl). The
+room keeps its last ``CHAT_RETENTION`` events (default 10 000) for clients coming back. A client
+that stops reading is closed with 1013 once ``WINDOW`` events wait for its acknowledgement for
 ``CHAT_ACK_TIMEOUT`` seconds, or once ``CHAT_QUEUE_SIZE`` room events wait to be sent to it: its
 memory on the server stays bounded on every server, daphne included (whose ``send`` never waits).
 """
@@ -20,6 +46,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -32,20 +59,23 @@ from simple_websocket import (
     CloseCode,
     ConnectionClosed,
     DecodeError,
+    InvalidArgument,
     OriginRefused,
     Scope,
     SlowSubscriber,
     WebSocketASGI,
 )
 from simple_websocket.codecs import CodecSocket, JSONCodec
-from simple_websocket.fanout import Backend, Broker, RedisBackend
+from simple_websocket.fanout import Backend, Broker, MemoryBackend, Message, Position, RedisBackend
 
-from .room import QUEUE_SIZE, Member, Payload, Room, View
+from .room import QUEUE_SIZE, Member, NicknameTaken, Payload, Room, View
 
 Send = Callable[[dict[str, object]], Awaitable[None]]
 
 SUBPROTOCOLS = ["chat.v2", "chat.v1"]
 MAX_NICK = 20
+#: A session secret's length, in characters (the page's: 32 hex digits, 128 random bits).
+MIN_SESSION, MAX_SESSION = 16, 128
 MAX_TEXT = 2000
 MAX_MESSAGE_SIZE = 16_384
 JOIN_TIMEOUT = 60.0
@@ -57,15 +87,29 @@ ACK_EVERY = 16
 ACK_TIMEOUT = 15.0
 #: How long a closing handshake may take before the connection is left to the server to drop.
 CLOSE_TIMEOUT = 5.0
+#: How long (seconds) a member stays after its connection ended, for its page to come back: CHAT_GRACE.
+GRACE = 12.0
+#: Room events kept for clients coming back: CHAT_RETENTION.
+RETENTION = 10_000
+#: Close code for a client coming back whose nickname someone else has now (final for the page).
+NICKNAME_TAKEN = 4409
+#: Close code for a connection that its own session replaced with a newer one (final for the page).
+REPLACED = 4001
 PAGE = (Path(__file__).parent / "static" / "index.html").read_bytes()
 
 
 def broker_from_environment() -> Broker:
-    """``CHAT_REDIS_URL`` set: a room shared through Redis; otherwise one in this process's memory."""
+    """``CHAT_REDIS_URL`` set: a room shared through Redis; otherwise one in this process's memory.
+
+    Either keeps the room's last ``CHAT_RETENTION`` events (default 10 000) for clients coming back.
+    """
     url = os.environ.get("CHAT_REDIS_URL")
-    backend: Backend | None = None
+    retention = int(os.environ.get("CHAT_RETENTION", RETENTION))
+    backend: Backend
     if url:
-        backend = RedisBackend(url, namespace=os.environ.get("CHAT_NAMESPACE", "chat-demo"), retention=10_000)
+        backend = RedisBackend(url, namespace=os.environ.get("CHAT_NAMESPACE", "chat-demo"), retention=retention)
+    else:
+        backend = MemoryBackend(retention=retention)
     return Broker(backend, presence_ttl=float(os.environ.get("CHAT_PRESENCE_TTL", "6")))
 
 
@@ -91,7 +135,7 @@ class Host:
     async def _start(self, stack: AsyncExitStack) -> Room:
         broker = await stack.enter_async_context(self.make_broker())
         queue_size = int(os.environ.get("CHAT_QUEUE_SIZE", QUEUE_SIZE))
-        self.room = Room(broker, queue_size=queue_size)
+        self.room = Room(broker, queue_size=queue_size, grace=float(os.environ.get("CHAT_GRACE", GRACE)))
         return self.room
 
     async def get(self) -> Room:
@@ -199,29 +243,49 @@ class Session:
         self.window.sent += 1  # before sending: the acknowledgement may come before send() returns
         await self.sock.send(event)
 
+    async def send_when_open(self, event: str | Payload, ack_timeout: float) -> bool:
+        """Send a room event (encoded already) or an event of ours once the window has room;
+        False, and nothing sent, if the client did not acknowledge in time: it is too slow."""
+        if not await self.window.wait_open(ack_timeout):
+            self.too_slow = True
+            return False
+        if isinstance(event, str):
+            await self.send_frame(event)
+        else:
+            await self.send(event)
+        return True
+
 
 async def chat(
     ws: WebSocketASGI, room: Room, *, join_timeout: float = JOIN_TIMEOUT, ack_timeout: float = ACK_TIMEOUT
 ) -> None:
     """One person's connection: join, then read their messages while a writer sends them the room's."""
     session = Session(ws)
-    nick = await wait_for_join(session, join_timeout)
-    if nick is None:
+    join = await wait_for_join(session, join_timeout)
+    if join is None:
         return
-    code, reason = CloseCode.NORMAL_CLOSURE, ""
+    code: int = CloseCode.NORMAL_CLOSURE
+    reason = ""
     try:
-        async with room.enter(nick) as member:
-            await session.send({"type": "welcome", "nick": member.nick, "protocol": session.protocol, "ack": ACK_EVERY})
+        async with room.enter(join.nick, session=join.session, since=join.since) as member:
+            await session.send(welcome(session, room, member))
             async with anyio.create_task_group() as group:
                 group.start_soon(write, session, room, member, ack_timeout, group.cancel_scope)
                 group.start_soon(drop_when_too_slow, session, member, group.cancel_scope)
+                group.start_soon(end_when_replaced, member, group.cancel_scope)
                 await read(session, room, member)
                 group.cancel_scope.cancel()
             if session.too_slow:
                 member.reason = "too slow"
                 code, reason = CloseCode.TRY_AGAIN_LATER, "too slow: messages were not read in time"
+            elif member.replaced.is_set():
+                code, reason = REPLACED, "replaced by a newer connection"
+            elif ws.close_info is not None and ws.close_info.code == CloseCode.SERVICE_RESTART:
+                member.grace = 0.0  # the server stops: the member leaves now
     except ConnectionClosed:
         pass
+    except NicknameTaken:
+        code, reason = NICKNAME_TAKEN, "nickname taken"
     except BrokerUnavailable:
         code, reason = CloseCode.TRY_AGAIN_LATER, "the room is unavailable right now"
     finally:
@@ -229,20 +293,58 @@ async def chat(
             await ws.close(code, reason)
 
 
-async def wait_for_join(session: Session, timeout: float) -> str | None:
-    """The nickname the client joins with, or None if it left or did not join within ``timeout``."""
+def welcome(session: Session, room: Room, member: Member) -> Payload:
+    """The first event a member gets: its nickname, the protocol, and where in the room it starts."""
+    events = member.events
+    users = sorted(events.members(room.topic) | {member.nick})
+    return {
+        "type": "welcome",
+        "nick": member.nick,
+        "protocol": session.protocol,
+        "ack": ACK_EVERY,
+        "pos": events.position(room.topic).token,
+        "resumed": member.resumed,
+        "recovered": events.recovered,
+        "users": users,
+        "stats": {"users": len(users)},
+    }
+
+
+@dataclass(frozen=True)
+class Join:
+    """What a client joins with: a nickname, its session secret, and where it left off."""
+
+    nick: str
+    session: str | None = None
+    since: Position | None = None
+
+
+class BadSince(Exception):
+    """The client's ``since`` is not a position token."""
+
+
+async def wait_for_join(session: Session, timeout: float) -> Join | None:
+    """The client's join, or None if it left, did not join within ``timeout`` or sent a bad ``since``."""
     with anyio.move_on_after(timeout):
         try:
             return await join_request(session)
         except ConnectionClosed:
+            return None
+        except BadSince:
+            with anyio.move_on_after(CLOSE_TIMEOUT):
+                await session.ws.close(CloseCode.POLICY_VIOLATION, "since: not a position")
             return None
     with anyio.move_on_after(CLOSE_TIMEOUT):
         await session.ws.close(CloseCode.POLICY_VIOLATION, "join first")
     return None
 
 
-async def join_request(session: Session) -> str:
-    """Read until a valid join arrives, answering anything else with an error event."""
+async def join_request(session: Session) -> Join:
+    """Read until a valid join arrives, answering anything else with an error event.
+
+    A ``since`` that is not a position token gets an error event and raises BadSince: the client
+    is broken or tampered with, and a page would only try again with the same token.
+    """
     # One deadline for the whole join, however many bad messages come first.
     while True:
         try:
@@ -250,13 +352,22 @@ async def join_request(session: Session) -> str:
         except DecodeError:
             await session.send({"type": "error", "error": "invalid JSON"})
             continue
+        error = f'join first: {{"type": "join", "nick": 1-{MAX_NICK} characters}}'
         if isinstance(obj, dict) and obj.get("type") == "join":
-            nick = obj.get("nick")
-            if isinstance(nick, str) and 0 < len(nick.strip()) <= MAX_NICK:
-                return nick.strip()
-        await session.send(
-            {"type": "error", "error": f'join first: {{"type": "join", "nick": 1-{MAX_NICK} characters}}'}
-        )
+            nick, secret, since = obj.get("nick"), obj.get("session"), obj.get("since")
+            if not (isinstance(nick, str) and 0 < len(nick.strip()) <= MAX_NICK):
+                pass
+            elif secret is not None and not (isinstance(secret, str) and MIN_SESSION <= len(secret) <= MAX_SESSION):
+                error = f"join: session must be {MIN_SESSION}-{MAX_SESSION} characters"
+            elif since is None:
+                return Join(nick.strip(), secret)
+            else:
+                try:
+                    return Join(nick.strip(), secret, Position.parse(since))
+                except InvalidArgument:
+                    await session.send({"type": "error", "error": "join: since is not a position"})
+                    raise BadSince from None
+        await session.send({"type": "error", "error": error})
 
 
 async def read(session: Session, room: Room, member: Member) -> None:
@@ -286,26 +397,47 @@ async def read(session: Session, room: Room, member: Member) -> None:
 
 
 async def write(session: Session, room: Room, member: Member, ack_timeout: float, scope: anyio.CancelScope) -> None:
-    """Send the member every room event, in order, while it keeps acknowledging them."""
+    """Send the member every room event, in order, while it keeps acknowledging them.
+
+    A member that came back and got every event it missed gets ``{"type": "resumed", "missed": n}``
+    right after them (``n``: how many were messages).
+    """
     view = View()
+    events = member.events
+    # Events replayed before the live ones, still to send; -1 when no "resumed" note is due.
+    replaying = events.replayed if member.resumed and events.recovered else -1
+    missed = 0
     try:
-        async for event in member.events:
+        if replaying == 0 and not await session.send_when_open({"type": "resumed", "missed": 0}, ack_timeout):
+            return
+        async for event in events:
             shaped = room.frame(event, view, member, session.protocol)
-            if shaped is None:
-                continue
-            if not await session.window.wait_open(ack_timeout):
-                session.too_slow = True
+            if replaying > 0:
+                replaying -= 1
+                if shaped is not None and isinstance(event, Message):
+                    missed += 1
+            if shaped is not None and not await session.send_when_open(shaped, ack_timeout):
                 break
-            await session.send_frame(shaped)
+            if replaying == 0:
+                replaying = -1
+                if not await session.send_when_open({"type": "resumed", "missed": missed}, ack_timeout):
+                    break
     except SlowSubscriber:
         session.too_slow = True
     except ConnectionClosed:
         pass
-    scope.cancel()
+    finally:
+        scope.cancel()
 
 
 async def drop_when_too_slow(session: Session, member: Member, scope: anyio.CancelScope) -> None:
     """End the connection once the member's queue overflows, even while a send to it is stuck."""
     await member.events.wait_overflowed()
     session.too_slow = True
+    scope.cancel()
+
+
+async def end_when_replaced(member: Member, scope: anyio.CancelScope) -> None:
+    """End the connection once a newer one of the same session takes the member over."""
+    await member.replaced.wait()
     scope.cancel()

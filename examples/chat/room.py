@@ -2,11 +2,18 @@
 
 A room is one topic: what people say, and who is in it (the Broker's presence: joins, leaves,
 and members of a worker that died), in one order that every worker sees alike. Each person reads
-it through a subscription with a bounded backlog: the last messages first, then live events.
+it through a subscription with a bounded backlog: the last messages first, then live events; or,
+for a person coming back (``since``), every event after the last one they got, then live events.
+
+A person holds their nickname with a session secret that only their page knows: coming back with
+it (to this worker or another) within the room's ``grace`` period, they keep the nickname and
+nobody sees them leave and join again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -17,7 +24,7 @@ import anyio
 
 from simple_websocket import Data, DecodeError
 from simple_websocket.codecs import JSONCodec
-from simple_websocket.fanout import Broker, Event, Joined, Left, Message, Subscription
+from simple_websocket.fanout import Broker, Event, Gap, Joined, Left, Message, Position, Subscription
 
 Payload = dict[str, object]
 
@@ -33,14 +40,31 @@ LEAVE_TIMEOUT = 5.0
 _JSON = JSONCodec()
 
 
+class NicknameTaken(Exception):
+    """A person coming back asked for their nickname, and someone else (another session) has it."""
+
+
 @dataclass(eq=False)
 class Member:
     """One person in the room: their nickname and their subscription to the room's events."""
 
     nick: str
     events: Subscription[Data]
+    session: bytes | None = None
+    """A digest of the secret the person's page holds its nickname with (None: a client that has
+    none); the secret itself is not kept."""
+    resumed: bool = False
+    """Whether the person came back after a position (``since``) rather than joining afresh."""
     reason: str = "left"
     """Why they leave, told to the others: ``left``, or ``too slow`` when dropped."""
+    grace: float = 0.0
+    """How long the nickname stays in the room after the connection ends, for its session to come
+    back (0 when it ends for good: the server stops, or the person was too slow)."""
+    replaced: anyio.Event = field(default_factory=anyio.Event)
+    """Set when the same session came back on a new connection to this worker while this one
+    still looked alive: this connection is to end."""
+    gone: anyio.Event = field(default_factory=anyio.Event)
+    """Set once the member has left the room (or handed its nickname on)."""
 
 
 @dataclass
@@ -54,42 +78,88 @@ class Room:
     """Everyone connected to any worker that shares ``broker``'s backend, and what they say."""
 
     def __init__(
-        self, broker: Broker, *, name: str = "chat", queue_size: int = QUEUE_SIZE, history: int = HISTORY
+        self,
+        broker: Broker,
+        *,
+        name: str = "chat",
+        queue_size: int = QUEUE_SIZE,
+        history: int = HISTORY,
+        grace: float = 0.0,
     ) -> None:
         self.broker = broker
         self.topic = name
         self.queue_size = queue_size
         self.history = history
+        self.grace = grace
         self._users: tuple[frozenset[str], list[str]] = (frozenset(), [])
-        self._frames: OrderedDict[tuple[str, int | None, str], str | None] = OrderedDict()
+        # Keyed by position, never by seq alone: after a backend lost its data the numbering starts
+        # again in a new epoch, and seq 5 of the new one is not the old seq 5.
+        self._frames: OrderedDict[tuple[str, Position, str], str | None] = OrderedDict()
+        self._here: dict[str, Member] = {}  # the members connected to this worker, by nickname
 
     @asynccontextmanager
-    async def enter(self, wanted: str) -> AsyncIterator[Member]:
-        """Join as ``wanted`` (or ``wanted-2``, ``wanted-3``... if taken); leave on exit.
+    async def enter(
+        self, wanted: str, *, session: str | None = None, since: Position | None = None
+    ) -> AsyncIterator[Member]:
+        """Join as ``wanted``; leave on exit (after the room's grace period, unless told otherwise).
 
-        The subscription starts before the join, so the member's own join is its first live event.
+        Afresh (no ``since``): the room's last messages first; ``wanted-2``, ``wanted-3``... if the
+        nickname is taken by someone else (a nickname held with the same ``session`` is taken
+        back). Coming back (``since``: the position of the last event the person got): every
+        event after it, then live ones; exactly ``wanted`` or NicknameTaken.
+
+        The subscription starts before the join, so a fresh member's own join is its first live event.
         """
-        subscription = self.broker.subscribe(self.topic, max_backlog=self.queue_size, history=self.history)
+        history = 0 if since is not None else self.history
+        subscription = self.broker.subscribe(self.topic, max_backlog=self.queue_size, history=history, since=since)
         async with subscription as events:
-            nick = await self._claim(wanted)
-            member = Member(nick, events)
+            if since is None:
+                nick = await self._claim(wanted, session)
+            else:
+                nick = await self._reclaim(wanted, session)
+            digest = None if session is None else _digest(session)
+            member = Member(nick, events, session=digest, resumed=since is not None, grace=self.grace)
+            self._here[nick] = member
             try:
                 yield member
             finally:
-                with anyio.move_on_after(LEAVE_TIMEOUT, shield=True):
-                    if member.reason != "left":
-                        farewell = {"type": "farewell", "nick": nick, "reason": member.reason}
-                        await self.broker.publish(self.topic, _JSON.encode(farewell))
-                    await self.broker.leave(self.topic, nick)
+                if self._here.get(nick) is member:
+                    del self._here[nick]
+                try:
+                    with anyio.move_on_after(LEAVE_TIMEOUT, shield=True):
+                        if member.reason != "left":  # dropped: gone at once, and the others are told why
+                            member.grace = 0.0
+                            farewell = {"type": "farewell", "nick": nick, "reason": member.reason}
+                            await self.broker.publish(self.topic, _JSON.encode(farewell))
+                        await self.broker.leave(self.topic, nick, grace=member.grace)
+                finally:
+                    member.gone.set()
 
-    async def _claim(self, wanted: str) -> str:
+    async def _claim(self, wanted: str, session: str | None) -> str:
         for suffix in range(1, 10_000):
             nick = wanted if suffix == 1 else f"{wanted}-{suffix}"
-            if await self.broker.join(self.topic, nick):
+            if await self.broker.join(self.topic, nick, session=session):
                 return nick
         raise RuntimeError(f"no free nickname left for {wanted!r}")
 
-    async def say(self, member: Member, text: str) -> int:
+    async def _reclaim(self, nick: str, session: str | None) -> str:
+        """Take ``nick`` back for a person coming back with ``session``, or raise NicknameTaken."""
+        if await self.broker.join(self.topic, nick, session=session):
+            return nick
+        # Still held on this worker by a connection of the same session that looks alive (the
+        # page saw it drop, the server has not noticed yet): end that one and take over from it.
+        old = self._here.get(nick)
+        if old is not None and old.session is not None and session is not None:
+            if not hmac.compare_digest(old.session, _digest(session)):
+                raise NicknameTaken(nick)
+            old.replaced.set()
+            with anyio.move_on_after(LEAVE_TIMEOUT):
+                await old.gone.wait()
+            if await self.broker.join(self.topic, nick, session=session):
+                return nick
+        raise NicknameTaken(nick)
+
+    async def say(self, member: Member, text: str) -> Position:
         """Publish one message from ``member`` to everyone (itself included); its place in the room's stream."""
         message = {"type": "message", "nick": member.nick, "text": text, "ts": time.time()}
         return await self.broker.publish(self.topic, _JSON.encode(message))
@@ -113,7 +183,8 @@ class Room:
             reason = view.reasons.pop(event.member, "lost" if event.lost else "left")
             shaped = {"type": "leave", "nick": event.member, "reason": reason}
         else:
-            shaped = {"type": "gap", "missed": event.missed}
+            shaped = {"type": "gap", "missed": event.missed, "cause": event.cause}
+        shaped["pos"] = event.position.token
         shaped["users"] = users = self._sorted(member.events.members(self.topic))
         shaped["stats"] = {"users": len(users)}
         return shaped
@@ -122,11 +193,11 @@ class Room:
         """``shape()``'s event as the JSON text the client gets in ``protocol``.
 
         Every person of a worker reads the same events: each one is shaped and encoded once per
-        protocol, not once per person.
+        protocol, not once per person (but a Gap, which is one subscriber's own, every time).
         """
-        seq = getattr(event, "seq", None)
-        key = (event.topic, seq, protocol)
-        if seq is not None and key in self._frames:
+        cached = not isinstance(event, Gap)
+        key = (event.topic, event.position, protocol)
+        if cached and key in self._frames:
             if isinstance(event, Message):  # a farewell note still counts for this person's view
                 self.shape(event, view, member)
             elif isinstance(event, Left):
@@ -139,7 +210,7 @@ class Room:
             if protocol == "chat.v1":  # chat.v1 has no timestamps
                 shaped.pop("ts", None)
             text = _JSON.encode(shaped)
-        if seq is not None:
+        if cached:
             self._frames[key] = text
             if len(self._frames) > _FRAMES:
                 self._frames.popitem(last=False)
@@ -150,6 +221,11 @@ class Room:
         if self._users[0] is not members:
             self._users = (members, sorted(members))
         return self._users[1]
+
+
+def _digest(session: str) -> bytes:
+    """What this worker keeps of a session secret, to recognise it (as the Broker does)."""
+    return hashlib.sha256(session.encode()).digest()
 
 
 def _decoded(data: Data) -> dict[str, object]:

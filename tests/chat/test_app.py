@@ -103,10 +103,18 @@ class Chat:
         protocols: Sequence[str] = ("chat.v2", "chat.v1"),
         max_buffer: float = float("inf"),
         acknowledge: bool = True,
+        session: str | None = None,
+        since: object = None,
     ) -> tuple[Person, Event]:
-        """Connect and join as ``nick``; return the person and their welcome."""
+        """Connect and join as ``nick`` (with ``session`` and ``since`` if given); return the
+        person and their welcome."""
         person = await self.connect(protocols, max_buffer, acknowledge)
-        await person.send({"type": "join", "nick": nick})
+        join: Event = {"type": "join", "nick": nick}
+        if session is not None:
+            join["session"] = session
+        if since is not None:
+            join["since"] = since
+        await person.send(join)
         return person, await person.until(lambda event: event["type"] == "welcome")
 
 
@@ -121,11 +129,12 @@ async def chat_room(
     join_timeout: float = LIMIT,
     ack_timeout: float = LIMIT,
     backend: MemoryBackend | None = None,
+    grace: float = 0.0,
 ) -> AsyncIterator[Chat]:
     """A room whose connections all end with the test (everyone still there disconnects)."""
     with anyio.fail_after(LIMIT * 2):
         async with Broker(backend) as broker, anyio.create_task_group() as group:
-            room = Chat(Room(broker, queue_size=queue_size), group, join_timeout, ack_timeout)
+            room = Chat(Room(broker, queue_size=queue_size, grace=grace), group, join_timeout, ack_timeout)
             try:
                 yield room
                 for client in room.clients:  # a second Disconnect, for those who left already, goes unread
@@ -143,7 +152,18 @@ async def test_two_people_talk_in_their_own_protocol_and_see_each_other_leave() 
     async with chat_room() as room:
         ann, welcome = await room.join("ann")
         assert ann.accept == Accept("chat.v2")
-        assert welcome == {"type": "welcome", "nick": "ann", "protocol": "chat.v2", "ack": ACK_EVERY}
+        assert welcome == {
+            "type": "welcome",
+            "nick": "ann",
+            "protocol": "chat.v2",
+            "ack": ACK_EVERY,
+            "pos": welcome["pos"],  # where ann starts: right after the room's last event (none yet)
+            "resumed": False,
+            "recovered": None,
+            "users": ["ann"],
+            "stats": {"users": 1},
+        }
+        assert str(welcome["pos"]).startswith("0.")
         bob, welcome = await room.join("bob", protocols=["chat.v1"])
         assert bob.accept == Accept("chat.v1") and welcome["protocol"] == "chat.v1"
         joined = await ann.until(lambda event: event["type"] == "join" and event["nick"] == "bob")
@@ -204,7 +224,14 @@ async def test_a_client_must_join_with_a_nickname_first() -> None:
             assert (await eve.until(lambda event: True))["type"] == "error"
         await eve.send({"type": "join", "nick": "  eve "})
         welcome = await eve.until(lambda event: True)
-        assert welcome == {"type": "welcome", "nick": "eve", "protocol": "chat.v2", "ack": ACK_EVERY}
+        assert {key: welcome[key] for key in ("type", "nick", "protocol", "ack", "resumed", "users")} == {
+            "type": "welcome",
+            "nick": "eve",
+            "protocol": "chat.v2",
+            "ack": ACK_EVERY,
+            "resumed": False,
+            "users": ["eve"],
+        }
         assert await room.room.stats() == {"users": 1}
 
 
@@ -305,3 +332,160 @@ async def test_two_workers_sharing_a_backend_are_one_room() -> None:
         for person in (ann, bob):
             heard = await person.until(is_message)
             assert (heard["nick"], heard["text"], heard["users"]) == ("ann", "across workers", ["ann", "ann-2"])
+
+
+SESSION = "0123456789abcdef0123456789abcdef"
+OTHER_SESSION = "fedcba9876543210fedcba9876543210"
+
+
+async def test_a_person_back_within_the_grace_period_gets_what_they_missed_and_nobody_sees_them_go() -> None:
+    async with chat_room(grace=LIMIT) as room:
+        ann, _ = await room.join("ann")
+        dan, _ = await room.join("dan", session=SESSION)
+        await ann.until(lambda event: event["type"] == "join" and event["nick"] == "dan")
+        await ann.say("before")
+        last = await dan.until(is_message)
+        await dan.client.disconnect(1006, "connection lost")
+        for number in range(3):
+            await ann.say(f"while away {number}")
+        seen: list[Event] = []
+        for _ in range(3):
+            seen.append(await ann.until(is_message, skipped=seen))
+
+        back, welcome = await room.join("dan", session=SESSION, since=last["pos"])
+        assert (welcome["nick"], welcome["resumed"], welcome["recovered"]) == ("dan", True, True)
+        assert welcome["pos"] == last["pos"] and welcome["users"] == ["ann", "dan"]
+        replayed: list[Event] = []
+        resumed = await back.until(lambda event: event["type"] == "resumed", skipped=replayed)
+        assert resumed == {"type": "resumed", "missed": 3}
+        assert [event["text"] for event in replayed] == [f"while away {n}" for n in range(3)]
+        await ann.say("after")
+        assert (await back.until(is_message))["text"] == "after"
+        seen.append(await ann.until(is_message, skipped=seen))
+    assert not [event for event in seen if event["type"] in ("join", "leave")], "ann saw dan leave or join"
+
+
+async def test_a_person_back_with_nothing_missed_is_told_so() -> None:
+    async with chat_room(grace=LIMIT) as room:
+        dan, welcome = await room.join("dan", session=SESSION)
+        joined = await dan.until(lambda event: event["type"] == "join")
+        await dan.client.disconnect(1001)
+        back, welcome = await room.join("dan", session=SESSION, since=joined["pos"])
+        assert (welcome["resumed"], welcome["recovered"]) == (True, True)
+        assert await back.until(lambda event: True) == {"type": "resumed", "missed": 0}
+
+
+async def test_a_person_back_after_the_grace_period_is_seen_leaving_and_joining_again() -> None:
+    async with chat_room(grace=0.2) as room:
+        ann, _ = await room.join("ann")
+        dan, _ = await room.join("dan", session=SESSION)
+        joined = await dan.until(lambda event: event["type"] == "join")
+        await dan.client.disconnect(1006)
+        left = await ann.until(lambda event: event["type"] == "leave")
+        assert (left["nick"], left["reason"], left["users"]) == ("dan", "left", ["ann"])
+        back, welcome = await room.join("dan", session=SESSION, since=joined["pos"])
+        assert (welcome["nick"], welcome["resumed"], welcome["recovered"]) == ("dan", True, True)
+        replayed: list[Event] = []
+        assert (await back.until(lambda event: event["type"] == "resumed", skipped=replayed))["missed"] == 0
+        assert [(event["type"], event["nick"]) for event in replayed] == [("leave", "dan")]
+        again = await ann.until(lambda event: event["type"] == "join")
+        assert (again["nick"], again["users"]) == ("dan", ["ann", "dan"])
+
+
+async def test_coming_back_to_a_nickname_someone_else_took_is_refused_with_4409() -> None:
+    async with chat_room() as room:
+        dan, _ = await room.join("dan", session=SESSION)
+        joined = await dan.until(lambda event: event["type"] == "join")
+        await dan.client.disconnect(1006)
+        await anyio.sleep(0.05)  # no grace here: dan has left
+        _, welcome = await room.join("dan", session=OTHER_SESSION)
+        assert welcome["nick"] == "dan"
+        late = await room.connect()
+        await late.send({"type": "join", "nick": "dan", "session": SESSION, "since": joined["pos"]})
+        assert await late.until_closed() == Close(4409, "nickname taken")
+        # Joining afresh instead gets a free nickname, as always.
+        _, fresh = await room.join("dan", session=SESSION)
+        assert fresh["nick"] == "dan-2"
+
+
+async def test_a_page_that_reconnects_before_the_server_noticed_replaces_its_old_connection() -> None:
+    async with chat_room(grace=LIMIT) as room:
+        ann, _ = await room.join("ann")
+        dan, _ = await room.join("dan", session=SESSION)
+        joined = await dan.until(lambda event: event["type"] == "join")
+        await ann.until(lambda event: event["type"] == "join" and event["nick"] == "dan")
+        # The same session comes back while the old connection still looks alive to the server.
+        back, welcome = await room.join("dan", session=SESSION, since=joined["pos"])
+        assert (welcome["nick"], welcome["resumed"], welcome["recovered"]) == ("dan", True, True)
+        assert await dan.until_closed() == Close(4001, "replaced by a newer connection")
+        await ann.say("still one dan")
+        assert (await back.until(is_message))["text"] == "still one dan"
+        seen: list[Event] = []
+        heard = await ann.until(is_message, skipped=seen)
+        assert heard["users"] == ["ann", "dan"] and not [e for e in seen if e["type"] in ("join", "leave")]
+        # Someone else cannot do that: without the session, the nickname is taken.
+        thief = await room.connect()
+        await thief.send({"type": "join", "nick": "dan", "session": OTHER_SESSION, "since": joined["pos"]})
+        assert await thief.until_closed() == Close(4409, "nickname taken")
+
+
+async def test_a_person_back_after_the_retention_window_gets_one_gap_then_live_events() -> None:
+    async with chat_room(grace=LIMIT, backend=MemoryBackend(retention=5)) as room:
+        ann, _ = await room.join("ann")
+        dan, _ = await room.join("dan", session=SESSION)
+        last = await dan.until(lambda event: event["type"] == "join" and event["nick"] == "dan")
+        await dan.client.disconnect(1006)
+        for number in range(10):
+            await ann.say(f"while away {number}")
+        for _ in range(10):
+            await ann.until(is_message)
+        back, welcome = await room.join("dan", session=SESSION, since=last["pos"])
+        assert (welcome["resumed"], welcome["recovered"]) == (True, False)
+        gap = await back.until(lambda event: True)
+        assert (gap["type"], gap["cause"], gap["missed"]) == ("gap", "retention", 10)
+        assert gap["pos"] == welcome["pos"]
+        await ann.say("live")
+        assert (await back.until(lambda event: True))["text"] == "live"
+
+
+async def test_a_position_of_another_numbering_is_one_reset_gap() -> None:
+    async with chat_room(grace=LIMIT) as room:
+        dan, welcome = await room.join("dan", session=SESSION, since="3.another-epoch")
+        assert (welcome["nick"], welcome["resumed"], welcome["recovered"]) == ("dan", True, False)
+        gap = await dan.until(lambda event: True)
+        assert (gap["type"], gap["cause"], gap["missed"]) == ("gap", "reset", None)
+
+
+@pytest.mark.parametrize("since", ["", "not a position", "1.", "-1.abc", "1." + "e" * 200, 7, ["1.abc"]])
+async def test_a_since_that_is_no_position_is_an_error_and_a_close_with_1008(since: object) -> None:
+    async with chat_room() as room:
+        eve = await room.connect()
+        await eve.send({"type": "join", "nick": "eve", "session": SESSION, "since": since})
+        error = await eve.until(lambda event: True)
+        assert error == {"type": "error", "error": "join: since is not a position"}
+        assert await eve.until_closed() == Close(1008, "since: not a position")
+        assert await room.room.stats() == {"users": 0}
+
+
+async def test_a_session_must_be_16_to_128_characters() -> None:
+    async with chat_room() as room:
+        eve = await room.connect()
+        for bad in ("short", "x" * 129, 12345):
+            await eve.send({"type": "join", "nick": "eve", "session": bad})
+            error = await eve.until(lambda event: True)
+            assert error == {"type": "error", "error": "join: session must be 16-128 characters"}
+        await eve.send({"type": "join", "nick": "eve", "session": SESSION})
+        assert (await eve.until(lambda event: True))["type"] == "welcome"
+
+
+async def test_a_member_dropped_as_too_slow_leaves_at_once_whatever_the_grace() -> None:
+    async with chat_room(queue_size=4, grace=LIMIT) as room:
+        await room.join("sleeper", max_buffer=0, session=SESSION)
+        talker, _ = await room.join("talker")
+        others: list[Event] = []
+        for number in range(10):
+            await talker.say(str(number))
+            await talker.until(is_message, skipped=others)
+        assert [(event["nick"], event["reason"]) for event in others if event["type"] == "leave"] == [
+            ("sleeper", "too slow")
+        ]

@@ -15,29 +15,24 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ..support.browser import ARGS, CHROMIUM
 from ..support.servers import ROOT, running
 
 pytestmark = pytest.mark.server
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 10_000
 
 if TYPE_CHECKING:
     from playwright.sync_api import CDPSession
 
 
+#: How long a member stays after its page is gone, for it to come back (the demo's default is 12 s).
+GRACE = {"CHAT_GRACE": "1"}
+
+
 @pytest.fixture(scope="module")
 def page_url() -> Iterator[str]:
-    with running("uvicorn-websockets", "examples.chat.app:app") as url:
+    with running("uvicorn-websockets", "examples.chat.app:app", env=GRACE) as url:
         yield url.replace("ws://", "http://") + "/"
 
 
@@ -158,7 +153,7 @@ def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     from ..support.redis_server import redis_server
 
     with redis_server(tmp_path_factory.mktemp("redis")) as redis:
-        env = {"CHAT_NAMESPACE": "browsers"}
+        env = {"CHAT_NAMESPACE": "browsers", **GRACE}
         with chat_process(redis=redis.url, env=env) as first, chat_process(redis=redis.url, env=env) as second:
             yield first.page, second.page
 

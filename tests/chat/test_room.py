@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from examples.chat.room import Member, Payload, Room, View
-from simple_websocket.fanout import Broker, Gap, Left, Message
+from simple_websocket.fanout import Broker, Gap, Left, Message, Position
 
 pytestmark = pytest.mark.anyio
 
@@ -35,9 +35,10 @@ async def shown(room: Room, member: Member, view: View, count: int) -> list[Payl
 
 async def test_a_member_sees_its_own_join_first(room: Room) -> None:
     async with room.enter("ann") as ann:
-        assert await shown(room, ann, View(), 1) == [
-            {"type": "join", "nick": "ann", "users": ["ann"], "stats": {"users": 1}}
-        ]
+        (joined,) = await shown(room, ann, View(), 1)
+        position = ann.events.position(room.topic)
+        assert joined == {"type": "join", "nick": "ann", "pos": position.token, "users": ["ann"], "stats": {"users": 1}}
+        assert position.seq == 1
 
 
 async def test_a_taken_nickname_gets_the_first_free_suffix(room: Room) -> None:
@@ -50,7 +51,7 @@ async def test_a_taken_nickname_gets_the_first_free_suffix(room: Room) -> None:
 async def test_messages_are_numbered_in_the_order_they_were_said(room: Room) -> None:
     async with room.enter("ann") as ann, room.enter("bob") as bob:
         for number in range(5):
-            assert await room.say(ann if number % 2 else bob, f"message {number}") == number + 3  # after 2 joins
+            assert (await room.say(ann if number % 2 else bob, f"message {number}")).seq == number + 3  # after 2 joins
         view = View()
         events = [e for e in await shown(room, ann, view, 7) if e["type"] == "message"]
         assert [(e["nick"], e["text"]) for e in events] == [
@@ -100,9 +101,28 @@ async def test_a_newcomer_gets_the_last_messages_before_its_join(room: Room) -> 
 async def test_lost_members_gaps_and_foreign_messages_are_shown_sensibly(room: Room) -> None:
     async with room.enter("ann") as ann:
         view = View()
-        lost = room.shape(Left(room.topic, "ghost", 9, lost=True), view, ann)
-        gap = room.shape(Gap(room.topic, 3, "retention"), view, ann)
-        foreign = room.shape(Message(room.topic, b"\xff not json", 4), view, ann)
-    assert lost is not None and (lost["type"], lost["reason"]) == ("leave", "lost")
-    assert gap is not None and (gap["type"], gap["missed"]) == ("gap", 3)
+        lost = room.shape(Left(room.topic, "ghost", Position(9, "e1"), lost=True), view, ann)
+        gap = room.shape(Gap(room.topic, 3, "retention", Position(12, "e1")), view, ann)
+        foreign = room.shape(Message(room.topic, b"\xff not json", Position(4, "e1")), view, ann)
+    assert lost is not None and (lost["type"], lost["reason"], lost["pos"]) == ("leave", "lost", "9.e1")
+    assert gap is not None and (gap["type"], gap["missed"], gap["cause"], gap["pos"]) == (
+        "gap",
+        3,
+        "retention",
+        "12.e1",
+    )
     assert foreign is not None and (foreign["nick"], foreign["text"]) == (None, None)
+
+
+async def test_frames_are_cached_by_position_so_a_new_numbering_never_shows_an_old_message(room: Room) -> None:
+    async with room.enter("ann") as ann:
+        view = View()
+        old = Message(room.topic, '{"type": "message", "nick": "ann", "text": "before the reset"}', Position(5, "old"))
+        new = Message(room.topic, '{"type": "message", "nick": "bob", "text": "after the reset"}', Position(5, "new"))
+        assert '"before the reset"' in str(room.frame(old, view, ann, "chat.v2"))
+        assert '"after the reset"' in str(room.frame(new, view, ann, "chat.v2"))  # same seq, another epoch
+        assert '"before the reset"' in str(room.frame(old, view, ann, "chat.v2"))  # cached: the same text
+        # A gap is one subscriber's own (how many it missed): never taken from the cache.
+        first = room.frame(Gap(room.topic, 2, "overflow", Position(5, "new")), view, ann, "chat.v2")
+        second = room.frame(Gap(room.topic, 7, "overflow", Position(5, "new")), view, ann, "chat.v2")
+    assert first is not None and second is not None and '"missed":2' in first and '"missed":7' in second
