@@ -489,3 +489,27 @@ async def test_a_member_dropped_as_too_slow_leaves_at_once_whatever_the_grace() 
         assert [(event["nick"], event["reason"]) for event in others if event["type"] == "leave"] == [
             ("sleeper", "too slow")
         ]
+
+
+async def test_a_member_dropped_as_too_slow_comes_back_and_loses_nothing() -> None:
+    """A slow phone: closed with 1013 once its queue overflows, it resumes from the last event it
+    got and catches up on everything said meanwhile, within the room's retention."""
+    async with chat_room(queue_size=4, grace=LIMIT) as room:
+        slow, _ = await room.join("slow", max_buffer=0, session=SESSION)  # a send waits for its read
+        talker, _ = await room.join("talker")
+        last = await slow.until(lambda event: event["type"] == "join" and event["nick"] == "talker")
+        # From now on it reads nothing.
+        said = [f"m{number}" for number in range(10)]
+        for text in said:
+            await talker.say(text)
+            await talker.until(is_message)
+        assert await slow.until_closed() == Close(1013, "too slow: messages were not read in time")
+
+        back, welcome = await room.join("slow", session=SESSION, since=last["pos"])
+        assert (welcome["nick"], welcome["resumed"], welcome["recovered"]) == ("slow", True, True)
+        replayed: list[Event] = []
+        assert await back.until(lambda event: event["type"] == "resumed", skipped=replayed) == {
+            "type": "resumed",
+            "missed": len(said),
+        }
+    assert [event["text"] for event in replayed if event["type"] == "message"] == said
