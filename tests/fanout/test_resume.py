@@ -404,3 +404,23 @@ async def test_a_join_while_the_grace_period_ends_waits_for_the_leave() -> None:
         assert await broker.members("chat") == frozenset({"dan"})
         events = await presence_events(watcher, 0.1)
     assert [type(event).__name__ for event in events] == ["Joined", "Left", "Joined"]
+
+
+async def test_a_process_back_from_a_lapse_never_takes_a_member_back(make_backend: BackendFactory) -> None:
+    """A process cut off for longer than its presence ttl joins its members again when it is back;
+    one whose client reconnected elsewhere (with its session) meanwhile stays where it went."""
+    async with running(make_backend) as old, running(make_backend) as new, new.subscribe("chat") as watcher:
+        assert await old.join("chat", "eve", session="s")
+        assert await old.join("chat", "fay", session="t")
+        assert await new.join("chat", "eve", session="s")  # eve's page came back through new
+        old._alive_until = 0.0  # as if old's heartbeat had lapsed
+        await old._keep_alive()
+        assert await new.leave("chat", "eve")  # still new's to leave
+        assert "eve" not in old._own.get("chat", {})  # old let it go
+        assert "fay" in old._own["chat"]
+        events = await presence_events(watcher, 0.3)
+    assert [(type(e).__name__, getattr(e, "member", "")) for e in events] == [
+        ("Joined", "eve"),
+        ("Joined", "fay"),
+        ("Left", "eve"),
+    ]

@@ -117,9 +117,10 @@ class Backend(Protocol):
         oldest first; None if the topic's epoch is not ``after.epoch``."""
         ...
 
-    async def join(self, topic: str, member: str, *, owner: str, session: str | None = None) -> bool:
-        """Add ``member`` (owned by ``owner``); False if another owner has it, unless it was
-        joined with the same ``session``: then it passes to ``owner`` (no entry appended)."""
+    async def join(self, topic: str, member: str, *, owner: str, session: str | None = None, take: bool = True) -> bool:
+        """Add ``member`` (owned by ``owner``, with ``session``); False if another owner has it,
+        unless it was joined with the same ``session`` and ``take`` is true: then it passes to
+        ``owner`` (no entry appended)."""
         ...
 
     async def leave(self, topic: str, member: str, *, owner: str) -> bool:

@@ -365,6 +365,8 @@ class Broker:
         leaving = self._leaving.get((topic, member))
         if leaving is not None:  # its grace ran out just now: join once it has left
             await leaving.wait()
+        # Before the member is held here: a rejoin after a lapse must not take it for one of ours.
+        await self._stay_alive()
         own = self._own.setdefault(topic, {})
         if member in own:
             lingering = self._lingering.get((topic, member))
@@ -383,7 +385,6 @@ class Broker:
         own[member] = digest  # held from now on, so that a concurrent join of the same name here fails
         joined = False
         try:
-            await self._stay_alive()
             joined = await self._retry(lambda: self.backend.join(topic, member, owner=self.owner, session=digest))
         finally:
             if not joined:
@@ -452,7 +453,8 @@ class Broker:
         if started >= self._alive_until:
             for topic, members in list(self._own.items()):
                 for member, digest in list(members.items()):
-                    if not await self.backend.join(topic, member, owner=self.owner, session=digest):
+                    # Never taken back from a process its client reconnected to meanwhile.
+                    if not await self.backend.join(topic, member, owner=self.owner, session=digest, take=False):
                         self._disown(topic, member)  # another process took the name meanwhile
         self._alive_until = started + self.presence_ttl
 

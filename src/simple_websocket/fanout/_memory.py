@@ -132,11 +132,11 @@ class MemoryBackend:
             return ()
         return [entry for entry in stream.entries if after.seq < entry.seq <= until]
 
-    async def join(self, topic: str, member: str, *, owner: str, session: str | None = None) -> bool:
+    async def join(self, topic: str, member: str, *, owner: str, session: str | None = None, take: bool = True) -> bool:
         stream = self._stream(topic)
         current = stream.members.get(member)
         if current is not None:
-            if current != owner and (session is None or stream.sessions.get(member) != session):
+            if current != owner and not (take and session is not None and stream.sessions.get(member) == session):
                 return False
             stream.members[member] = owner
             return True

@@ -70,7 +70,7 @@ _JOIN = (
 local owner = redis.call('HGET', KEYS[3], ARGV[2])
 if owner then
   if owner == ARGV[3] then return 1 end
-  if ARGV[5] ~= '' and redis.call('HGET', KEYS[5], ARGV[2]) == ARGV[5] then
+  if ARGV[6] == '1' and ARGV[5] ~= '' and redis.call('HGET', KEYS[5], ARGV[2]) == ARGV[5] then
     redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
     return 1
   end
@@ -299,8 +299,8 @@ class RedisBackend:
             start = found[-1].seq + 1
         return found
 
-    async def join(self, topic: str, member: str, *, owner: str, session: str | None = None) -> bool:
-        args: list[str | bytes | int] = [self.retention, member, owner, int(Kind.JOIN), session or ""]
+    async def join(self, topic: str, member: str, *, owner: str, session: str | None = None, take: bool = True) -> bool:
+        args: list[str | bytes | int] = [self.retention, member, owner, int(Kind.JOIN), session or "", int(take)]
         return _int(await self._script("join", self._keys(topic), args)) == 1
 
     async def leave(self, topic: str, member: str, *, owner: str) -> bool:
