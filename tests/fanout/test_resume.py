@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import anyio
@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simple_websocket import InvalidArgument
+from simple_websocket import BrokerUnavailable, InvalidArgument
 from simple_websocket.fanout import (
     Broker,
+    Entry,
     Event,
     Gap,
     GapCause,
@@ -424,3 +425,74 @@ async def test_a_process_back_from_a_lapse_never_takes_a_member_back(make_backen
         ("Joined", "fay"),
         ("Left", "eve"),
     ]
+
+
+class ResetDuring(MemoryBackend):
+    """A MemoryBackend that loses its data (a new epoch) at the start of the call named ``when``."""
+
+    def __init__(self, when: str) -> None:
+        super().__init__()
+        self.when = when
+
+    def reset(self) -> None:
+        self._epoch = f"after-{self.when}"
+        self._streams.clear()
+
+    async def replay(self, topic: str, after: Position, until: int) -> Sequence[Entry] | None:
+        if self.when == "replay":
+            self.reset()
+        return await super().replay(topic, after, until)
+
+    async def head(self, topic: str) -> Head:
+        if self.when == "head" and self._streams:
+            self.reset()
+        return await super().head(topic)
+
+
+async def test_data_lost_while_resuming_is_one_reset_gap_not_a_replay() -> None:
+    backend = ResetDuring("replay")
+    async with Broker(backend) as broker, broker.subscribe("t") as reader:
+        first = await broker.publish("t", "one")
+        await broker.publish("t", "two")
+        await take(reader, 2)
+        async with broker.subscribe("t", since=first) as sub:
+            assert sub.recovered is False and sub.replayed == 0
+            broker._restart_read()  # the reader notices the new epoch at its next read
+            await broker.publish("t", "after")
+            events = await take(sub, 2)
+    assert [type(event).__name__ for event in events] == ["Gap", "Message"]
+    assert isinstance(events[0], Gap) and events[0].cause == "reset"
+    assert data(events) == ["after"]
+
+
+async def test_data_lost_while_resuming_past_the_reader_is_a_reset_gap() -> None:
+    backend = ResetDuring("head")
+    async with Broker(backend) as broker, broker.subscribe("t") as reader:
+        start = reader.position("t")
+        # Ahead of this process's reader: the Broker asks for the head, and the data is gone.
+        async with broker.subscribe("t", since=Position(start.seq + 3, start.epoch)) as sub:
+            assert sub.recovered is False
+            gap = await sub.receive()
+    assert gap == Gap("t", None, "reset", start)
+
+
+class FailingLeave(MemoryBackend):
+    """A MemoryBackend that cannot be reached for leave() during its first ``failing`` seconds."""
+
+    def __init__(self, failing: float) -> None:
+        super().__init__()
+        self.until = anyio.current_time() + failing
+
+    async def leave(self, topic: str, member: str, *, owner: str) -> bool:
+        if anyio.current_time() < self.until:
+            raise BrokerUnavailable("down for now")
+        return await super().leave(topic, member, owner=owner)
+
+
+async def test_a_lingering_member_leaves_once_the_broker_answers_again() -> None:
+    async with Broker(FailingLeave(0.6), publish_timeout=0.2) as broker, broker.subscribe("chat") as watcher:
+        assert await broker.join("chat", "gus", session="s")
+        assert await broker.leave("chat", "gus", grace=0.05)
+        events = await presence_events(watcher, 1.5)
+        assert await broker.members("chat") == frozenset()
+    assert [type(event).__name__ for event in events] == ["Joined", "Left"]
