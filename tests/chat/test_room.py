@@ -103,7 +103,7 @@ async def test_lost_members_gaps_and_foreign_messages_are_shown_sensibly(room: R
         view = View()
         lost = room.shape(Left(room.topic, "ghost", Position(9, "e1"), lost=True), view, ann)
         gap = room.shape(Gap(room.topic, 3, "retention", Position(12, "e1")), view, ann)
-        foreign = room.shape(Message(room.topic, b"\xff not json", Position(4, "e1")), view, ann)
+        foreign = room.shape(Message(room.topic, b"\xff not json", Position(4, "e1"), b"\xff not json"), view, ann)
     assert lost is not None and (lost["type"], lost["reason"], lost["pos"]) == ("leave", "lost", "9.e1")
     assert gap is not None and (gap["type"], gap["missed"], gap["cause"], gap["pos"]) == (
         "gap",
@@ -117,8 +117,10 @@ async def test_lost_members_gaps_and_foreign_messages_are_shown_sensibly(room: R
 async def test_frames_are_cached_by_position_so_a_new_numbering_never_shows_an_old_message(room: Room) -> None:
     async with room.enter("ann") as ann:
         view = View()
-        old = Message(room.topic, '{"type": "message", "nick": "ann", "text": "before the reset"}', Position(5, "old"))
-        new = Message(room.topic, '{"type": "message", "nick": "bob", "text": "after the reset"}', Position(5, "new"))
+        before = '{"type": "message", "nick": "ann", "text": "before the reset"}'
+        after = '{"type": "message", "nick": "bob", "text": "after the reset"}'
+        old = Message(room.topic, before, Position(5, "old"), before)
+        new = Message(room.topic, after, Position(5, "new"), after)
         assert '"before the reset"' in str(room.frame(old, view, ann, "chat.v2"))
         assert '"after the reset"' in str(room.frame(new, view, ann, "chat.v2"))  # same seq, another epoch
         assert '"before the reset"' in str(room.frame(old, view, ann, "chat.v2"))  # cached: the same text

@@ -284,3 +284,30 @@ async def test_a_read_from_another_epoch_is_refused(make_backend: BackendFactory
             ]
             with pytest.raises(BrokerUnavailable, match="epoch"):
                 await backend.read({"epochs": Position(0, head.epoch + "-gone")}, timeout=1)
+
+
+async def test_a_message_is_decoded_once_per_process_and_codec(make_backend: BackendFactory) -> None:
+    """Subscriptions sharing a codec share its decoded object; each message keeps its frame."""
+    calls: list[object] = []
+
+    def counted(obj: object) -> object:
+        calls.append(obj)
+        return obj
+
+    shared, other = JSONCodec(counted), JSONCodec()
+    async with (
+        running(make_backend) as broker,
+        broker.subscribe("json", codec=shared) as one,
+        broker.subscribe("json", codec=shared) as two,
+        broker.subscribe("json", codec=other) as three,
+        broker.subscribe("json") as raw,
+    ):
+        await broker.publish("json", '{"n": 1}')
+        await broker.publish("json", b'{"n": 2}')
+        firsts, seconds, thirds, raws = [await take(sub, 2) for sub in (one, two, three, raw)]
+    assert len(calls) == 2  # once per message, not once per subscription
+    for a, b in zip(firsts, seconds, strict=True):
+        assert a is b  # the same Message, the same decoded object
+    assert [e.data for e in thirds if isinstance(e, Message)] == [{"n": 1}, {"n": 2}]
+    assert [e.frame for e in firsts + thirds + raws if isinstance(e, Message)] == ['{"n": 1}', b'{"n": 2}'] * 3
+    assert [e.data for e in raws if isinstance(e, Message)] == ['{"n": 1}', b'{"n": 2}']

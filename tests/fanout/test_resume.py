@@ -215,7 +215,7 @@ async def test_a_reset_gap_moves_the_position_to_the_new_numbering() -> None:
         events = await take(sub, 2)
     assert events == [
         Gap("t", None, "reset", Position(0, "new-epoch")),
-        Message("t", "after", Position(1, "new-epoch")),
+        Message("t", "after", Position(1, "new-epoch"), "after"),
     ]
     assert sub.position("t") == Position(1, "new-epoch")
 

@@ -41,6 +41,7 @@ async def cases(broker: Broker, event: Event[Chat]) -> None:
         async for received in sub:
             if isinstance(received, Message):
                 reveal_type(received.data)  # R: tests.typing_cases.fanout.Chat
+                reveal_type(received.frame)  # R: str | bytes
         reveal_type(sub.members("room"))  # R: frozenset[str]
     reveal_type(await broker.publish("room", "text"))  # R: simple_websocket.fanout._position.Position
     reveal_type(await broker.history("room", 10))  # R: list[simple_websocket.fanout._events.Message[str | bytes]]

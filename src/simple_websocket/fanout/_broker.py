@@ -237,6 +237,7 @@ class Broker:
             max_backlog=max_backlog,
             overflow=overflow,
             decode=None if codec is None else codec.decode,
+            codec=codec,
             register=lambda sub: self._register(sub, history, starts),
             unregister=self._unregister,
         )
@@ -269,9 +270,7 @@ class Broker:
                     )
                     if entries:
                         sub.start(name, sub.members(name), trusted(entries[0].seq - 1, start.epoch))
-                        sub.prepend(
-                            [Message(name, entry.payload, trusted(entry.seq, start.epoch)) for entry in entries]
-                        )
+                        sub.prepend([_event(entry, start.epoch) for entry in entries])
         except BaseException:
             self._unregister(sub)
             raise
@@ -345,7 +344,7 @@ class Broker:
         epoch = (await self._retry(lambda: self.backend.head(topic))).epoch
         entries = await self._retry(lambda: self.backend.history(topic, limit, until=None))
         decode: Callable[[Data], object] = (lambda data: data) if codec is None else codec.decode
-        return [Message(topic, decode(entry.payload), trusted(entry.seq, epoch)) for entry in entries]
+        return [Message(topic, decode(entry.payload), trusted(entry.seq, epoch), entry.payload) for entry in entries]
 
     async def join(self, topic: str, member: str, *, session: str | None = None) -> bool:
         """Add ``member`` to the topic's presence, owned by this process; False if it is taken
@@ -520,7 +519,8 @@ class Broker:
         topic.cursor = entry.seq
         kind = entry.kind
         if kind is Kind.TEXT or kind is Kind.BINARY:
-            event: Event[Data] = Message(entry.topic, entry.payload, trusted(entry.seq, topic.epoch))
+            payload = entry.payload
+            event: Event[Data] = Message(entry.topic, payload, trusted(entry.seq, topic.epoch), payload)
         else:
             event = _event(entry, topic.epoch)
             member = str(entry.payload)
@@ -580,7 +580,7 @@ def _event(entry: Entry, epoch: str) -> Event[Data]:
     position = trusted(entry.seq, epoch)
     kind = entry.kind
     if kind is Kind.TEXT or kind is Kind.BINARY:
-        return Message(entry.topic, entry.payload, position)
+        return Message(entry.topic, entry.payload, position, entry.payload)
     if kind is Kind.JOIN:
         return Joined(entry.topic, str(entry.payload), position)
     return Left(entry.topic, str(entry.payload), position, lost=kind is Kind.LOST)

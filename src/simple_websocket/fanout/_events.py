@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeAlias
 
 from typing_extensions import TypeVar
@@ -24,11 +24,21 @@ past the topic's last entry: a position this topic never handed out)."""
 
 @dataclass(frozen=True, slots=True)
 class Message(Generic[T_co]):
-    """One published message, at ``position`` in its topic (``seq`` 1, 2, 3... in publish order)."""
+    """One published message, at ``position`` in its topic (``seq`` 1, 2, 3... in publish order).
+
+    ``frame`` is the message as it was published (str or bytes); ``data`` is the same, or, in a
+    subscription with a codec, the object decoded from it. Relay a message with ``await
+    ws.send(event.frame)``: no codec call, the same frame kind. A decoded ``data`` is made once per
+    process and codec and shared by every subscription with that codec: do not mutate it (copy it
+    first, or decode ``frame`` again).
+    """
 
     topic: str
     data: T_co
     position: Position
+    frame: Data
+    # The decoded Message of the last codec asked for, shared by its subscriptions.
+    _shared: tuple[object, Message[object]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def seq(self) -> int:

@@ -16,6 +16,8 @@ from ._position import Position
 
 __all__ = ["Overflow", "Subscription"]
 
+_share = Message.__dict__["_shared"].__set__  # the slot's own setter: Message is frozen
+
 T_co = TypeVar("T_co", covariant=True, default=Data)
 
 Overflow: TypeAlias = Literal["end", "drop_oldest"]
@@ -35,6 +37,7 @@ class Subscription(Generic[T_co]):
 
     __slots__ = (
         "_backlog",
+        "_codec",
         "_decode",
         "_dropped",
         "_ended",
@@ -60,6 +63,7 @@ class Subscription(Generic[T_co]):
         max_backlog: int,
         overflow: Overflow,
         decode: Callable[[Data], T_co] | None,
+        codec: object = None,
         register: Callable[[Subscription[T_co]], Awaitable[None]],
         unregister: Callable[[Subscription[T_co]], None],
     ) -> None:
@@ -72,6 +76,7 @@ class Subscription(Generic[T_co]):
         self._waiter: anyio.Event | None = None  # set when the reader waits for the next event
         self._ended = False  # no event will be added any more
         self._decode = decode
+        self._codec = codec  # whose decoded messages this subscription shares (by identity)
         # Per topic, the last event yielded and the members as of it; before any, where it starts.
         self._seen: dict[str, _Item] = {}
         self._starts: dict[str, tuple[Position, frozenset[str]]] = {}
@@ -212,7 +217,13 @@ class Subscription(Generic[T_co]):
 
     def _decoded(self, event: Event[Data]) -> Event[T_co]:
         if type(event) is Message and self._decode is not None:
-            return Message(event.topic, self._decode(event.data), event.position)
+            shared = event._shared
+            if shared is not None and shared[0] is self._codec:
+                return shared[1]  # type: ignore[return-value]  # decoded by this same codec
+            decoded = Message(event.topic, self._decode(event.data), event.position, event.frame)
+            if self._codec is not None:
+                _share(event, (self._codec, decoded))
+            return decoded
         return event  # type: ignore[return-value]  # undecoded, T_co is Data; the other events carry no T_co
 
     async def receive(self) -> Event[T_co]:
