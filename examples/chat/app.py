@@ -243,16 +243,13 @@ class Session:
         self.window.sent += 1  # before sending: the acknowledgement may come before send() returns
         await self.sock.send(event)
 
-    async def send_when_open(self, event: str | Payload, ack_timeout: float) -> bool:
-        """Send a room event (encoded already) or an event of ours once the window has room;
-        False, and nothing sent, if the client did not acknowledge in time: it is too slow."""
+    async def send_when_open(self, event: Payload, ack_timeout: float) -> bool:
+        """Send an event of ours once the window has room; False, and nothing sent, if the client
+        did not acknowledge in time: it is too slow."""
         if not await self.window.wait_open(ack_timeout):
             self.too_slow = True
             return False
-        if isinstance(event, str):
-            await self.send_frame(event)
-        else:
-            await self.send(event)
+        await self.send(event)
         return True
 
 
@@ -416,8 +413,11 @@ async def write(session: Session, room: Room, member: Member, ack_timeout: float
                 replaying -= 1
                 if shaped is not None and isinstance(event, Message):
                     missed += 1
-            if shaped is not None and not await session.send_when_open(shaped, ack_timeout):
-                break
+            if shaped is not None:
+                if not await session.window.wait_open(ack_timeout):
+                    session.too_slow = True
+                    break
+                await session.send_frame(shaped)
             if replaying == 0:
                 replaying = -1
                 if not await session.send_when_open({"type": "resumed", "missed": missed}, ack_timeout):

@@ -374,14 +374,8 @@ class Broker:
             # Back within its grace period, to this process: it never left.
             lingering.cancel()
             del self._lingering[topic, member]
-            joined = False
-            try:
-                joined = await self._retry(lambda: self.backend.join(topic, member, owner=self.owner, session=digest))
-            finally:
-                if not joined:
-                    self._disown(topic, member)
-            return joined
-        own[member] = digest  # held from now on, so that a concurrent join of the same name here fails
+        else:
+            own[member] = digest  # held from now on, so that a concurrent join of the same name here fails
         joined = False
         try:
             joined = await self._retry(lambda: self.backend.join(topic, member, owner=self.owner, session=digest))
