@@ -405,8 +405,10 @@ async def write(session: Session, room: Room, member: Member, ack_timeout: float
     replaying = events.replayed if member.resumed and events.recovered else -1
     missed = 0
     try:
-        if replaying == 0 and not await session.send_when_open({"type": "resumed", "missed": 0}, ack_timeout):
-            return
+        if replaying == 0:  # nothing was missed: say so now, and once
+            replaying = -1
+            if not await session.send_when_open({"type": "resumed", "missed": 0}, ack_timeout):
+                return
         async for event in events:
             shaped = room.frame(event, view, member, session.protocol)
             if replaying > 0:

@@ -373,6 +373,13 @@ async def test_a_person_back_with_nothing_missed_is_told_so() -> None:
         back, welcome = await room.join("dan", session=SESSION, since=joined["pos"])
         assert (welcome["resumed"], welcome["recovered"]) == (True, True)
         assert await back.until(lambda event: True) == {"type": "resumed", "missed": 0}
+        for text in ("still here", "and here"):
+            await back.say(text)
+        after = [await back.until(lambda event: True) for _ in range(2)]
+        assert [(event["type"], event.get("text")) for event in after] == [  # told once, not again
+            ("message", "still here"),
+            ("message", "and here"),
+        ]
 
 
 async def test_a_person_back_after_the_grace_period_is_seen_leaving_and_joining_again() -> None:
