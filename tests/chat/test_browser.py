@@ -186,6 +186,7 @@ def test_pages_on_two_processes_are_one_room_with_its_history(two_processes: tup
             expect(bob.locator("#users li")).to_have_text(["ann", "bob"])
             ann.fill("#text", "from the first process")
             ann.press("#text", "Enter")
+            expect(bob.locator("#log li.message")).to_have_count(1)  # published before bob's, on any process
             bob.fill("#text", "from the second one")
             bob.press("#text", "Enter")
             for page in (ann, bob):
