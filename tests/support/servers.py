@@ -107,6 +107,11 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], deadline: float
     raise TimeoutError(f"server did not listen on {HOST}:{port} in time")
 
 
+#: The log file of each server ``running`` started, by its ws:// URL: a port may serve several
+#: servers one after another in a run, so the port alone does not name one log.
+_LOG_OF: dict[str, Path] = {}
+
+
 @contextmanager
 def running(
     server: str, app: str, *, startup_timeout: float = 20.0, env: dict[str, str] | None = None
@@ -119,22 +124,23 @@ def running(
         **(env or {}),
     }
     LOGS.mkdir(parents=True, exist_ok=True)
-    with open(LOGS / f"{server}-{port}.log", "wb") as log:
+    url = f"ws://{HOST}:{port}"
+    _LOG_OF[url] = LOGS / f"{server}-{port}.log"
+    with open(_LOG_OF[url], "wb") as log:
         process = subprocess.Popen(
             SERVERS[server](app, port), cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
         )
         try:
             _wait_listening(port, process, time.monotonic() + startup_timeout)
-            yield f"ws://{HOST}:{port}"
+            yield url
         finally:
             stop(process)
 
 
 def output_of(url: str) -> str:
     """Everything the server behind ``url`` (from ``running``) has written so far."""
-    port = url.rsplit(":", 1)[1].split("/")[0]
-    (log,) = LOGS.glob(f"*-{port}.log")
-    return log.read_text(errors="replace")
+    base = url.split("/", 3)
+    return _LOG_OF["/".join(base[:3])].read_text(errors="replace")
 
 
 def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
