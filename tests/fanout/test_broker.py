@@ -162,6 +162,19 @@ async def test_cancelling_the_subscriber_unsubscribes(make_backend: BackendFacto
         await broker.publish("room", "nobody listens")
 
 
+async def test_a_read_cancelled_while_waiting_loses_nothing(make_backend: BackendFactory) -> None:
+    async with running(make_backend) as broker, broker.subscribe("room") as sub:
+        for _ in range(2):  # the second wait finds the first waiter cancelled and makes a new one
+            with anyio.move_on_after(0.05) as waited:
+                await sub.receive()
+            assert waited.cancelled_caught
+        await broker.publish("room", "after")
+        with anyio.fail_after(5):
+            event = await sub.receive()
+        assert isinstance(event, Message)
+        assert event.data == "after"
+
+
 async def test_misuse_is_refused(make_backend: BackendFactory) -> None:
     broker = Broker(make_backend())
     with pytest.raises(InvalidState):

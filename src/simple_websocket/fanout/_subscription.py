@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Generic, Literal, TypeAlias
+from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
+from typing import Generic, Literal, Protocol, TypeAlias
 
 import anyio
 from typing_extensions import Self, TypeVar
@@ -28,6 +29,41 @@ SlowSubscriber: close the WebSocket with 1013), or ``drop_oldest`` and yield a G
 _Item: TypeAlias = "tuple[Event[Data], frozenset[str]]"
 
 
+class _Waiter(Protocol):
+    """What a reader waiting for the next event awaits: an asyncio Future, or an _EventWaiter."""
+
+    def done(self) -> bool: ...
+    def set_result(self, result: None, /) -> None: ...
+    def __await__(self) -> Generator[object, None, object]: ...
+
+
+class _EventWaiter:
+    """A waiter on any backend anyio runs (trio): an anyio Event with a Future's three methods."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+
+    def done(self) -> bool:
+        return self._event.is_set()
+
+    def set_result(self, result: None, /) -> None:
+        self._event.set()
+
+    def __await__(self) -> Generator[object, None, object]:
+        return self._event.wait().__await__()
+
+
+def _waiter_factory() -> Callable[[], _Waiter]:
+    """How the running task makes a waiter: on asyncio a bare Future, about a fifth of an anyio
+    Event's cost per wait, which a subscriber pays each time it has read its whole backlog."""
+    try:
+        return asyncio.get_running_loop().create_future
+    except RuntimeError:  # not on asyncio
+        return _EventWaiter
+
+
 class Subscription(Generic[T_co]):
     """Events of one or more topics, in publish order per topic, with a bounded backlog.
 
@@ -42,6 +78,7 @@ class Subscription(Generic[T_co]):
         "_dropped",
         "_ended",
         "_history",
+        "_new_waiter",
         "_overflow_seen",
         "_overflowed",
         "_register",
@@ -73,7 +110,8 @@ class Subscription(Generic[T_co]):
         """How many events may wait to be read before ``overflow`` applies."""
         self.overflow: Overflow = overflow
         self._backlog: deque[_Item] = deque()
-        self._waiter: anyio.Event | None = None  # set when the reader waits for the next event
+        self._waiter: _Waiter | None = None  # set when the reader waits for the next event
+        self._new_waiter: Callable[[], _Waiter] | None = None  # found at the first wait
         self._ended = False  # no event will be added any more
         self._decode = decode
         self._codec = codec  # whose decoded messages this subscription shares (by identity)
@@ -132,7 +170,8 @@ class Subscription(Generic[T_co]):
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
-            waiter.set()
+            if not waiter.done():  # done: the reader was cancelled meanwhile
+                waiter.set_result(None)
         return len(backlog)
 
     def end(self) -> None:
@@ -141,7 +180,8 @@ class Subscription(Generic[T_co]):
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
-            waiter.set()
+            if not waiter.done():
+                waiter.set_result(None)
 
     # -- the subscriber's side -----------------------------------------------------------------
 
@@ -212,8 +252,11 @@ class Subscription(Generic[T_co]):
                 return self._decoded(event)
             if self._ended:
                 raise StopAsyncIteration
-            waiter = self._waiter = anyio.Event()
-            await waiter.wait()
+            new_waiter = self._new_waiter
+            if new_waiter is None:
+                new_waiter = self._new_waiter = _waiter_factory()
+            waiter = self._waiter = new_waiter()
+            await waiter
 
     def _decoded(self, event: Event[Data]) -> Event[T_co]:
         if type(event) is Message and self._decode is not None:
