@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from typing_extensions import Self
 from ..exceptions import BrokerUnavailable, InvalidArgument
 from ._backend import Entry, Head, Kind
 from ._position import Position, trusted
+from ._resp import Reply, RespAddress, RespConnection, RespError
 
 if TYPE_CHECKING:
     import coredis
@@ -113,8 +115,13 @@ return reaped
 """
 )
 
+_APPEND_SHA = hashlib.sha1(_APPEND.encode()).hexdigest()
+
 #: Entries one read returns at most, per topic.
 _READ_COUNT = 1024
+
+# What a plain connection's failures look like, besides OSError.
+_CONNECTION_LOST = (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream)
 
 
 class RedisBackend:
@@ -125,6 +132,10 @@ class RedisBackend:
     newer entries pushed it out; otherwise it gets a Gap. For messages to survive a Redis
     restart, run Redis with ``appendonly yes`` (``appendfsync always`` loses nothing that
     publish() confirmed). Keys start with ``namespace``. Needs the ``redis`` extra (coredis).
+
+    ``url`` is ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` (TLS) or
+    ``unix://[[user]:password@]/path``; a URL with a query (coredis's options) works too, at a
+    higher cost per message: appends and reads then go through coredis as well.
     """
 
     def __init__(
@@ -147,6 +158,10 @@ class RedisBackend:
         self.dedup_window = dedup_window
         self._client: coredis.Redis[bytes] | None = None
         self._scripts: dict[str, coredis.commands.Script[bytes]] = {}
+        # Appends and reads on plain connections of their own (the reader's blocks in XREAD).
+        self._address = RespAddress.parse(url)
+        self._appender: RespConnection | None = None
+        self._reader: RespConnection | None = None
 
     # -- connection ------------------------------------------------------------------------
 
@@ -183,8 +198,32 @@ class RedisBackend:
 
     async def __aexit__(self, *exc_info: object) -> None:
         client, self._client = self._client, None
+        for connection in (self._appender, self._reader):
+            if connection is not None:
+                await connection.aclose()
+        self._appender = self._reader = None
         if client is not None:
             await client.__aexit__(None, None, None)
+
+    async def _plain(self, address: RespAddress, *, reader: bool) -> RespConnection:
+        """The reader's or the appenders' connection, opened if it is not open (inside ``_answering``)."""
+        self._redis()  # connected at all
+        current = self._reader if reader else self._appender
+        if current is not None and not current.closed:
+            return current
+        try:
+            opened = await RespConnection.open(address)
+        except RespError as error:
+            raise BrokerUnavailable(f"Redis refused the connection: {error}") from error
+        current = self._reader if reader else self._appender
+        if current is not None and not current.closed:  # another task opened one meanwhile
+            await opened.aclose()
+            return current
+        if reader:
+            self._reader = opened
+        else:
+            self._appender = opened
+        return opened
 
     def _redis(self) -> coredis.Redis[bytes]:
         if self._client is None:
@@ -205,8 +244,8 @@ class RedisBackend:
                 yield
         except TimeoutError as error:
             raise BrokerUnavailable(f"Redis did not answer within {self.timeout} s") from error
-        except (coredis.exceptions.RedisError, OSError) as error:
-            raise BrokerUnavailable(f"Redis is unavailable: {error}") from error
+        except (coredis.exceptions.RedisError, OSError, *_CONNECTION_LOST) as error:
+            raise BrokerUnavailable(f"Redis is unavailable: {str(error) or type(error).__name__}") from error
 
     async def _script(self, name: str, keys: list[str], args: list[str | bytes | int]) -> object:
         self._redis()
@@ -218,12 +257,24 @@ class RedisBackend:
     async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> Position:
         dedup = f"{self.namespace}:k:{key}"
         window = math.ceil(self.dedup_window * 1000)
-        reply = await self._script("append", [*self._keys(topic), dedup], [self.retention, int(kind), payload, window])
+        keys, args = [*self._keys(topic), dedup], [self.retention, int(kind), payload, window]
+        if self._address is None:
+            reply: object = await self._script("append", keys, args)
+        else:
+            with self._answering():
+                appender = await self._plain(self._address, reader=False)
+                reply = await appender.call("EVALSHA", _APPEND_SHA, len(keys), *keys, *args)
+                if isinstance(reply, RespError) and str(reply).startswith("NOSCRIPT"):
+                    reply = await appender.call("EVAL", _APPEND, len(keys), *keys, *args)
+            if isinstance(reply, RespError):
+                raise BrokerUnavailable(f"Redis refused the append: {reply}")
         if not isinstance(reply, list) or len(reply) != 2:
             raise BrokerUnavailable(f"unexpected reply from Redis: {reply!r:.100}")
         return trusted(_int(reply[0]), _text(reply[1]))
 
     async def read(self, cursors: Mapping[str, Position], *, timeout: float) -> Sequence[Entry]:
+        if self._address is not None:
+            return await self._read_plain(self._address, cursors, timeout)
         redis = self._redis()
         keys = {topic: self._keys(topic) for topic in cursors}
         streams = {key[0]: f"{cursors[topic].seq}-0" for topic, key in keys.items()}
@@ -248,6 +299,39 @@ class RedisBackend:
             topic = topics[key]
             for item in stream:
                 entries.append(_entry(topic, item.identifier, item.field_values))
+        return entries
+
+    async def _read_plain(
+        self, address: RespAddress, cursors: Mapping[str, Position], timeout: float
+    ) -> Sequence[Entry]:
+        """``read()`` on the reader's own connection: XREAD and the epochs' MGET in one round trip."""
+        names = list(cursors)
+        keys = [self._keys(topic) for topic in names]
+        xread: list[str | int] = ["XREAD", "COUNT", _READ_COUNT, "BLOCK", max(1, math.ceil(timeout * 1000)), "STREAMS"]
+        xread += [key[0] for key in keys]
+        xread += [f"{cursors[topic].seq}-0" for topic in names]
+        with self._answering(wait=timeout):
+            reader = await self._plain(address, reader=True)
+            found, epochs = await reader.pipeline([xread, ["MGET", *(key[3] for key in keys)]])
+        if not isinstance(epochs, list) or len(epochs) != len(names) or isinstance(found, RespError):
+            raise BrokerUnavailable(f"unexpected reply from Redis: {found!r:.100} {epochs!r:.100}")
+        for topic, epoch in zip(names, epochs, strict=True):
+            if epoch is None or _text(epoch) != cursors[topic].epoch:
+                raise BrokerUnavailable(
+                    f"Redis lost topic {topic!r}: its epoch is {epoch!r}, not {cursors[topic].epoch!r}"
+                )
+        if found is None:
+            return ()
+        topics = {key[0].encode(): topic for topic, key in zip(names, keys, strict=True)}
+        entries: list[Entry] = []
+        for stream in _list(found):
+            key, items = _list(stream)
+            topic = topics[_bytes(key)]
+            for item in _list(items):
+                identifier, fields = _list(item)
+                values = [_bytes(value) for value in _list(fields)]
+                pairs: dict[str | bytes, str | bytes] = dict(zip(values[::2], values[1::2], strict=True))
+                entries.append(_entry(topic, identifier, pairs))
         return entries
 
     async def head(self, topic: str) -> Head:
@@ -323,6 +407,18 @@ def _int(value: object) -> int:
         return value
     if isinstance(value, (bytes, str)):
         return int(value)
+    raise BrokerUnavailable(f"unexpected reply from Redis: {value!r:.100}")
+
+
+def _list(value: Reply) -> list[Reply]:
+    if isinstance(value, list):
+        return value
+    raise BrokerUnavailable(f"unexpected reply from Redis: {value!r:.100}")
+
+
+def _bytes(value: Reply) -> bytes:
+    if isinstance(value, bytes):
+        return value
     raise BrokerUnavailable(f"unexpected reply from Redis: {value!r:.100}")
 
 
