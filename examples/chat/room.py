@@ -198,11 +198,13 @@ class Room:
         cached = not isinstance(event, Gap)
         key = (event.topic, event.position, protocol)
         if cached and key in self._frames:
-            if isinstance(event, Message):  # a farewell note still counts for this person's view
-                self.shape(event, view, member)
+            text = self._frames[key]
+            if isinstance(event, Message):
+                if text is None:  # a farewell note (no frame): it still counts for this person's view
+                    self.shape(event, view, member)
             elif isinstance(event, Left):
                 view.reasons.pop(event.member, None)
-            return self._frames[key]
+            return text
         shaped = self.shape(event, view, member)
         if shaped is None:
             text = None
