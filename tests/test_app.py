@@ -138,6 +138,35 @@ async def test_connection_closed_escaping_the_handler_ends_the_call_quietly() ->
     assert peer.outcome == []
 
 
+async def test_a_peer_gone_under_a_handlers_task_group_ends_the_call_quietly_too() -> None:
+    async def relay(ws: WebSocketASGI) -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(ws.receive)  # raises ConnectionClosed: the group raises a group of it
+            await anyio.sleep_forever()
+
+    async with calling(websocket_app(relay), ws_scope()) as peer:
+        await peer.put({"type": "websocket.connect"})
+        assert (await peer.next())["type"] == "websocket.accept"
+        await peer.put({"type": "websocket.disconnect", "code": 1006})
+        assert await peer.rest() == []
+    assert peer.outcome == []
+
+
+async def test_a_task_group_with_any_other_error_in_it_still_fails_the_call() -> None:
+    async def relay(ws: WebSocketASGI) -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(ws.receive)
+            await anyio.sleep(0.01)
+            raise LookupError("bug")
+
+    async with calling(websocket_app(relay), ws_scope()) as peer:
+        await peer.put({"type": "websocket.connect"})
+        assert (await peer.next())["type"] == "websocket.accept"
+        assert await peer.next() == {"type": "websocket.close", "code": 1011, "reason": "internal error"}
+    assert len(peer.outcome) == 1
+    assert not isinstance(peer.outcome[0], LookupError)  # the group, as the handler raised it
+
+
 async def test_a_peer_that_leaves_before_connecting_never_reaches_the_handler() -> None:
     called = []
 

@@ -110,9 +110,10 @@ class WebSocketApp:
             await self.handler(ws)
         except ConnectionClosed:
             pass  # the peer left, the origin was refused, or the handler closed: nothing more to say
-        except BaseException:
-            await self._answer(ws, failed=True)
-            raise
+        except BaseException as error:
+            if not _only_closed(error):
+                await self._answer(ws, failed=True)
+                raise
         await self._answer(ws, failed=False)
 
     async def _answer(self, ws: WebSocketASGI, *, failed: bool) -> None:
@@ -127,6 +128,14 @@ class WebSocketApp:
                     await ws.reject(status=500 if failed else 403)
             except ConnectionClosed:
                 pass
+
+
+def _only_closed(error: BaseException) -> bool:
+    """Whether ``error`` is a group (from a handler's task group) of nothing but ConnectionClosed."""
+    inner = getattr(error, "exceptions", None)
+    if not isinstance(error, Exception) or not isinstance(inner, tuple) or not inner:
+        return False
+    return all(isinstance(each, ConnectionClosed) or _only_closed(each) for each in inner)
 
 
 websocket_app = WebSocketApp
