@@ -3,8 +3,8 @@
     ../shared/tools/icount -a 100 -b 500 -- python -m bench.server_cost examples.fanout:app {n}
     python -m bench.server_cost examples.fanout:app 2000 --profile out.prof
 
-This process serves the ASGI app ``MODULE:ATTR`` with uvicorn (on uvloop and httptools, with
-websockets, as ``uvicorn`` picks them when installed) and nothing else; a redis-server and a client
+This process serves the ASGI app ``MODULE:ATTR`` with uvicorn and its defaults (uvloop, httptools
+and websockets' sans-I/O implementation when they are installed) and nothing else; a redis-server and a client
 process (``--subscribers`` WebSocket subscribers of one room, 100 by default, and one publisher) run
 beside it as children, which callgrind does not follow. The publisher sends ``n`` JSON messages as
 fast as the server takes them and the process exits once every subscriber has all ``n``: with
@@ -70,7 +70,7 @@ async def serve(app: str, subscribers: int, messages: int, profile: cProfile.Pro
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http="httptools", ws="websockets")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # uvicorn's defaults
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:
