@@ -119,3 +119,35 @@ async def test_appends_survive_a_flushed_script_cache(redis: RedisServer) -> Non
             await connection.aclose()
         second = await broker.publish("feed", "two")  # EVALSHA answers NOSCRIPT: sent again as EVAL
         assert second.seq == first.seq + 1
+
+
+async def test_a_connection_redis_drops_fails_its_next_call_and_stays_closed(redis: RedisServer) -> None:
+    dropped = await RespConnection.open(RespAddress(port=redis.port))
+    killer = await RespConnection.open(RespAddress(port=redis.port))
+    try:
+        number = await dropped.call("CLIENT", "ID")
+        assert isinstance(number, int)
+        assert await killer.call("CLIENT", "KILL", "ID", number) == 1
+        with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
+            await dropped.call("PING")
+        assert dropped.closed
+        with pytest.raises(anyio.ClosedResourceError):
+            await dropped.call("PING")
+    finally:
+        await dropped.aclose()
+        await killer.aclose()
+
+
+def test_it_runs_on_uvloop_too(redis: RedisServer) -> None:
+    """uvloop's transports do not subclass asyncio's: the connection must not care."""
+    pytest.importorskip("uvloop")
+
+    async def ping() -> object:
+        with anyio.fail_after(5):
+            connection = await RespConnection.open(RespAddress(port=redis.port))
+            try:
+                return await connection.call("PING")
+            finally:
+                await connection.aclose()
+
+    assert anyio.run(ping, backend="asyncio", backend_options={"use_uvloop": True}) == b"PONG"

@@ -10,11 +10,12 @@ since its reply would otherwise be taken for the next one's: the next call opens
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Protocol, TypeAlias, cast
 from urllib.parse import unquote, urlsplit
 
 import anyio
@@ -76,13 +77,111 @@ class RespAddress:
         )
 
 
+class _Stream(Protocol):
+    """What a connection needs of its byte stream: an anyio stream, or _AsyncioStream on asyncio."""
+
+    async def send(self, item: bytes, /) -> None: ...
+    async def receive(self, max_bytes: int = 65536, /) -> bytes: ...
+    async def aclose(self) -> None: ...
+
+
+class _AsyncioStream(asyncio.Protocol):
+    """A socket on asyncio as a _Stream, with the anyio stream's errors.
+
+    anyio's socket stream yields to the event loop after every send and pauses and resumes the
+    transport's reading around every receive (two epoll_ctl calls); a command and its reply need
+    neither, and every message costs two commands.
+    """
+
+    def __init__(self) -> None:
+        self._transport: asyncio.Transport | None = None
+        self._chunks: deque[bytes] = deque()
+        self._waiter: asyncio.Future[None] | None = None  # a receive waiting for data
+        self._drained: asyncio.Future[None] | None = None  # a send waiting for the buffer to drain
+        self._lost: BaseException | None = None  # set once the connection is over
+
+    @classmethod
+    async def open(cls, address: RespAddress) -> _AsyncioStream:
+        loop = asyncio.get_running_loop()
+        stream = cls()
+        if address.path is not None:
+            await loop.create_unix_connection(lambda: stream, address.path)
+        elif address.tls:
+            context = ssl.create_default_context()
+            await loop.create_connection(lambda: stream, address.host, address.port, ssl=context)
+        else:
+            await loop.create_connection(lambda: stream, address.host, address.port)
+        return stream
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports have every method of asyncio.Transport but do not subclass it.
+        self._transport = cast("asyncio.Transport", transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._wake(self._waiter)
+
+    def eof_received(self) -> bool:
+        self._lost = anyio.EndOfStream()
+        self._wake(self._waiter)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._lost is None:
+            self._lost = anyio.BrokenResourceError() if exc is not None else anyio.EndOfStream()
+            if exc is not None:
+                self._lost.__cause__ = exc
+        self._wake(self._waiter)
+        self._wake(self._drained)
+
+    def pause_writing(self) -> None:
+        self._drained = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        self._wake(self._drained)
+        self._drained = None
+
+    @staticmethod
+    def _wake(future: asyncio.Future[None] | None) -> None:
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    async def send(self, item: bytes, /) -> None:
+        if self._lost is not None or self._transport is None:
+            raise self._lost or anyio.ClosedResourceError()
+        self._transport.write(item)
+        drained = self._drained
+        if drained is not None:
+            await drained
+            if self._lost is not None:
+                raise self._lost
+
+    async def receive(self, max_bytes: int = 65536, /) -> bytes:
+        while not self._chunks:
+            if self._lost is not None:
+                raise self._lost
+            self._waiter = waiter = asyncio.get_running_loop().create_future()
+            await waiter
+        chunk = self._chunks.popleft()
+        if len(chunk) > max_bytes:
+            self._chunks.appendleft(chunk[max_bytes:])
+            chunk = chunk[:max_bytes]
+        return chunk
+
+    async def aclose(self) -> None:
+        if self._lost is None:
+            self._lost = anyio.ClosedResourceError()
+        if self._transport is not None:
+            self._transport.abort()
+
+
 class RespConnection:
     """Commands and their replies, in turn; open with ``await RespConnection.open(address)``."""
 
     __slots__ = ("_buffer", "_busy", "_stream", "_waiters")
 
-    def __init__(self, stream: anyio.abc.ByteStream) -> None:
-        self._stream: anyio.abc.ByteStream | None = stream
+    def __init__(self, stream: _Stream) -> None:
+        self._stream: _Stream | None = stream
         self._buffer = b""
         self._busy = False
         self._waiters: deque[anyio.Event] = deque()
@@ -90,8 +189,10 @@ class RespConnection:
     @classmethod
     async def open(cls, address: RespAddress) -> RespConnection:
         """Connect, authenticate, select the database: OSError if Redis is out of reach, RespError if it refuses."""
-        stream: anyio.abc.ByteStream
-        if address.path is not None:
+        stream: _Stream
+        if _on_asyncio():
+            stream = await _AsyncioStream.open(address)
+        elif address.path is not None:
             stream = await anyio.connect_unix(address.path)
         elif address.tls:
             stream = await anyio.connect_tcp(
@@ -182,7 +283,18 @@ class RespConnection:
         self._buffer = b""
         if stream is not None:
             with anyio.CancelScope(shield=True):
-                await anyio.aclose_forcefully(stream)
+                if isinstance(stream, anyio.abc.ByteStream):
+                    await anyio.aclose_forcefully(stream)
+                else:
+                    await stream.aclose()
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _command(args: Sequence[Arg]) -> bytes:
