@@ -12,6 +12,7 @@ from typing_extensions import Self
 
 from ._asgi import ASGITransport
 from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent
+from ._loop import on_asyncio
 from ._origin import DENIAL, Origins, OriginsLike
 from ._request import Request, offered_subprotocols
 from ._send_turns import SendTurns
@@ -35,14 +36,6 @@ __all__ = ["ConnectionState", "WebSocketASGI"]
 # What ASGI servers raise from send() once the peer is gone (the ASGI spec asks for an
 # OSError; older servers raise RuntimeError, anyio-based ones their stream errors).
 _PEER_GONE = (OSError, RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError)
-
-
-def _on_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _retrieve(task: asyncio.Future[Mapping[str, object]]) -> None:
@@ -378,9 +371,7 @@ class WebSocketASGI(SendTurns[_ServerSend]):
 
     async def _receive_slow(self, timeout: float | None) -> Data | None:
         """receive() with a timeout, over another Transport, or to raise."""
-        if self._held is not None or (
-            timeout is not None and self._idle_server_receive() is not None and _on_asyncio()
-        ):
+        if self._held is not None or (timeout is not None and self._idle_server_receive() is not None and on_asyncio()):
             return await self._receive_held(timeout)
         if timeout is not None:
             with anyio.move_on_after(timeout):

@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 import anyio
 import anyio.abc
 
+from .._loop import on_asyncio
+
 __all__ = ["Reply", "RespAddress", "RespConnection", "RespError"]
 
 Reply: TypeAlias = "bytes | int | list[Reply] | RespError | None"
@@ -190,7 +192,7 @@ class RespConnection:
     async def open(cls, address: RespAddress) -> RespConnection:
         """Connect, authenticate, select the database: OSError if Redis is out of reach, RespError if it refuses."""
         stream: _Stream
-        if _on_asyncio():
+        if on_asyncio():
             stream = await _AsyncioStream.open(address)
         elif address.path is not None:
             stream = await anyio.connect_unix(address.path)
@@ -287,14 +289,6 @@ class RespConnection:
                     await anyio.aclose_forcefully(stream)
                 else:
                     await stream.aclose()
-
-
-def _on_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _command(args: Sequence[Arg]) -> bytes:
