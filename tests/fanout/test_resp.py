@@ -72,6 +72,8 @@ async def test_commands_from_many_tasks_each_get_their_own_reply(redis: RedisSer
         error = await connection.call("NO-SUCH-COMMAND")
         assert isinstance(error, RespError)
         assert await connection.pipeline([["SET", "resp:k", "v"], ["GET", "resp:k"]]) == [b"OK", b"v"]
+        big = b"x" * 8_000_000  # more than the socket takes at once: the send waits for it to drain
+        assert await connection.pipeline([["SET", "resp:big", big], ["STRLEN", "resp:big"]]) == [b"OK", len(big)]
     finally:
         await connection.aclose()
     with pytest.raises(anyio.ClosedResourceError):
@@ -151,3 +153,19 @@ def test_it_runs_on_uvloop_too(redis: RedisServer) -> None:
                 await connection.aclose()
 
     assert anyio.run(ping, backend="asyncio", backend_options={"use_uvloop": True}) == b"PONG"
+
+
+async def test_a_url_with_coredis_options_appends_and_reads_through_coredis(redis: RedisServer) -> None:
+    from simple_websocket.fanout import Broker, Message
+
+    backend = RedisBackend(f"{redis.url}?client_name=fallback", namespace="resp-fallback")
+    assert backend._address is None  # coredis's option: no plain connection for this URL
+    async with Broker(backend) as broker, broker.subscribe("feed") as sub:
+        first = await broker.publish("feed", "one")
+        second = await broker.publish("feed", b"two")
+        with anyio.fail_after(5):
+            events = [await sub.receive(), await sub.receive()]
+    assert [(type(event), event.position) for event in events] == [(Message, first), (Message, second)]
+    assert [event.data for event in events if isinstance(event, Message)] == ["one", b"two"]
+    assert backend._appender is None
+    assert backend._reader is None
