@@ -289,9 +289,7 @@ class RedisBackend:
                 epochs_reply = pipeline.mget([key[3] for key in keys.values()])
             found = await found_reply
             epochs = await epochs_reply
-        for (topic, cursor), epoch in zip(cursors.items(), epochs, strict=True):
-            if epoch is None or _text(epoch) != cursor.epoch:
-                raise BrokerUnavailable(f"Redis lost topic {topic!r}: its epoch is {epoch!r}, not {cursor.epoch!r}")
+        _check_epochs(cursors, epochs)
         if not found:
             return ()
         entries: list[Entry] = []
@@ -315,11 +313,7 @@ class RedisBackend:
             found, epochs = await reader.pipeline([xread, ["MGET", *(key[3] for key in keys)]])
         if not isinstance(epochs, list) or len(epochs) != len(names) or isinstance(found, RespError):
             raise BrokerUnavailable(f"unexpected reply from Redis: {found!r:.100} {epochs!r:.100}")
-        for topic, epoch in zip(names, epochs, strict=True):
-            if epoch is None or _text(epoch) != cursors[topic].epoch:
-                raise BrokerUnavailable(
-                    f"Redis lost topic {topic!r}: its epoch is {epoch!r}, not {cursors[topic].epoch!r}"
-                )
+        _check_epochs(cursors, epochs)
         if found is None:
             return ()
         topics = {key[0].encode(): topic for topic, key in zip(names, keys, strict=True)}
@@ -408,6 +402,13 @@ def _int(value: object) -> int:
     if isinstance(value, (bytes, str)):
         return int(value)
     raise BrokerUnavailable(f"unexpected reply from Redis: {value!r:.100}")
+
+
+def _check_epochs(cursors: Mapping[str, Position], epochs: Sequence[object]) -> None:
+    """BrokerUnavailable unless each topic's epoch, read right after its entries, is still its cursor's."""
+    for (topic, cursor), epoch in zip(cursors.items(), epochs, strict=True):
+        if epoch is None or _text(epoch) != cursor.epoch:
+            raise BrokerUnavailable(f"Redis lost topic {topic!r}: its epoch is {epoch!r}, not {cursor.epoch!r}")
 
 
 def _list(value: Reply) -> list[Reply]:
