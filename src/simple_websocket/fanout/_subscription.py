@@ -10,6 +10,7 @@ from typing import Generic, Literal, Protocol, TypeAlias
 import anyio
 from typing_extensions import Self, TypeVar
 
+from .._loop import on_asyncio
 from ..exceptions import InvalidArgument, SlowSubscriber
 from ..typing import Data
 from ._events import Event, Gap, Message
@@ -58,10 +59,7 @@ class _EventWaiter:
 def _waiter_factory() -> Callable[[], _Waiter]:
     """How the running task makes a waiter: on asyncio a bare Future, about a fifth of an anyio
     Event's cost per wait, which a subscriber pays each time it has read its whole backlog."""
-    try:
-        return asyncio.get_running_loop().create_future
-    except RuntimeError:  # not on asyncio
-        return _EventWaiter
+    return asyncio.get_running_loop().create_future if on_asyncio() else _EventWaiter
 
 
 class Subscription(Generic[T_co]):
