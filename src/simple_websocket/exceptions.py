@@ -164,10 +164,16 @@ class EncodeError(CodecError):
 
 
 class DecodeError(CodecError):
-    """The frame cannot be decoded; ``data`` keeps it so that nothing is lost."""
+    """The frame cannot be decoded; ``data`` keeps it so that nothing is lost.
 
-    def __init__(self, message: str, data: str | bytes) -> None:
+    ``path`` says where in the message a typed codec found what does not fit, as a JSONPath
+    (``$.users[2].name``; ``$`` for the message itself), or None when the frame is not even
+    well-formed.
+    """
+
+    def __init__(self, message: str, data: str | bytes, *, path: str | None = None) -> None:
         self.data = data
+        self.path = path
         super().__init__(message)
 
 

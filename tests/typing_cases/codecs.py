@@ -32,7 +32,7 @@ async def cases(ws: WebSocketASGI) -> None:
     reveal_type(text_codec.encode(1))  # R: str
     reveal_type(binary_codec.encode(1))  # R: bytes
     sock = CodecSocket(ws, JSONCodec(to_chat))
-    reveal_type(sock)  # R: simple_websocket.codecs._base.CodecSocket[tests.typing_cases.codecs.Chat]
+    reveal_type(sock)  # R: simple_websocket.codecs._base.CodecSocket[tests.typing_cases.codecs.Chat, object]
     reveal_type(await sock.receive())  # R: tests.typing_cases.codecs.Chat
     reveal_type(await sock.receive(1.0))  # R: tests.typing_cases.codecs.Chat | None
     reveal_type(await sock.receive(1.0, default=False))  # R: tests.typing_cases.codecs.Chat | bool

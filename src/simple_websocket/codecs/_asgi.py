@@ -19,11 +19,12 @@ from .._websocket import _PEER_GONE, WebSocketASGI
 from ..exceptions import ConnectionClosed, PeerError
 from ..typing import Data
 from ._base import Codec, CodecSocket
-from ._convert import Converting, RawFunctions
+from ._convert import RawCodec, RawFunctions
 
 __all__ = ["ASGICodecSocket", "fits"]
 
 T = TypeVar("T", default=object)
+S = TypeVar("S", default=object)
 
 
 def fits(socket: object) -> bool:
@@ -32,7 +33,7 @@ def fits(socket: object) -> bool:
     return issubclass(kind, WebSocketASGI) and kind.receive is WebSocketASGI.receive and kind.send is WebSocketASGI.send
 
 
-class ASGICodecSocket(CodecSocket[T]):
+class ASGICodecSocket(CodecSocket[T, S]):
     """CodecSocket whose receive/send run the connection's message path themselves."""
 
     __slots__ = ("_dumps", "_loads", "_text", "_ws")
@@ -44,11 +45,11 @@ class ASGICodecSocket(CodecSocket[T]):
     _dumps: Callable[[object], bytes] | None
     _text: bool
 
-    def __init__(self, socket: WebSocketASGI, codec: Codec[T, str] | Codec[T, bytes]) -> None:
+    def __init__(self, socket: WebSocketASGI, codec: Codec[T, Data, S]) -> None:
         super().__init__(socket, codec)
         self._ws = socket
         raw: RawFunctions[T] = RawFunctions(None, None, False)
-        if isinstance(codec, Converting):
+        if isinstance(codec, RawCodec):
             raw = codec._raw_functions()
         self._loads = raw.loads or self._decode
         self._dumps = raw.dumps
@@ -93,7 +94,7 @@ class ASGICodecSocket(CodecSocket[T]):
                 raise
             return self._decode(data)  # raises the codec's DecodeError
 
-    async def send(self, obj: object, /) -> None:
+    async def send(self, obj: S, /) -> None:
         dumps = self._dumps
         data: Data
         if dumps is None:

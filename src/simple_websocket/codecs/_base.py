@@ -13,21 +13,22 @@ from ..typing import Data
 
 __all__ = ["Codec", "CodecSocket", "MessageSocket"]
 
-T = TypeVar("T", default=object)
-D = TypeVar("D")
 T_co = TypeVar("T_co", covariant=True, default=object)
-FrameT_co = TypeVar("FrameT_co", str, bytes, covariant=True, default=str)
+S_contra = TypeVar("S_contra", contravariant=True, default=object)
+D = TypeVar("D")
+FrameT_co = TypeVar("FrameT_co", bound=Data, covariant=True, default=str)
 
 
-class Codec(Protocol[T_co, FrameT_co]):
+class Codec(Protocol[T_co, FrameT_co, S_contra]):
     """Turns objects into frames and frames into objects.
 
-    ``FrameT_co`` is the frame kind the codec writes: ``str`` (a text frame) or ``bytes`` (a
-    binary frame). ``decode`` takes whatever ``receive()`` returns and raises DecodeError,
-    which keeps the frame, when it cannot read it; ``encode`` raises EncodeError.
+    ``T_co`` is what ``decode`` returns; ``FrameT_co`` is the frame kind the codec writes: ``str``
+    (a text frame) or ``bytes`` (a binary frame); ``S_contra`` is what ``encode`` takes (anything,
+    for the untyped codecs). ``decode`` takes whatever ``receive()`` returns and raises
+    DecodeError, which keeps the frame, when it cannot read it; ``encode`` raises EncodeError.
     """
 
-    def encode(self, obj: object, /) -> FrameT_co:
+    def encode(self, obj: S_contra, /) -> FrameT_co:
         """One object as one frame."""
         ...
 
@@ -58,8 +59,8 @@ class MessageSocket(Protocol):
         ...
 
 
-class CodecSocket(Generic[T]):
-    """A connection that sends and receives objects through a codec.
+class CodecSocket(Generic[T_co, S_contra]):
+    """A connection that receives ``T_co`` objects and sends ``S_contra`` ones through a codec.
 
     Frames travel exactly as the codec makes them; the socket underneath is unchanged and
     still usable for str/bytes. A frame the codec cannot read raises DecodeError (with the
@@ -69,7 +70,7 @@ class CodecSocket(Generic[T]):
 
     __slots__ = ("_decode", "_encode", "_receive", "_send", "codec", "socket")
 
-    def __new__(cls, socket: MessageSocket, codec: Codec[T, str] | Codec[T, bytes]) -> Self:
+    def __new__(cls, socket: MessageSocket, codec: Codec[T_co, Data, S_contra]) -> Self:
         """Over a WebSocketASGI, a CodecSocket that runs the connection's message path itself."""
         from . import _asgi  # imported here: it subclasses CodecSocket
 
@@ -77,28 +78,28 @@ class CodecSocket(Generic[T]):
             return cast("Self", object.__new__(_asgi.ASGICodecSocket))
         return object.__new__(cls)
 
-    def __init__(self, socket: MessageSocket, codec: Codec[T, str] | Codec[T, bytes]) -> None:
+    def __init__(self, socket: MessageSocket, codec: Codec[T_co, Data, S_contra]) -> None:
         self.socket: MessageSocket = socket
         """The connection underneath, still usable for str/bytes."""
-        self.codec: Codec[T, str] | Codec[T, bytes] = codec
+        self.codec: Codec[T_co, Data, S_contra] = codec
         """The codec every frame goes through."""
         self._encode = codec.encode
         self._decode = codec.decode
         self._receive = socket.receive
         self._send = socket.send
 
-    def send(self, obj: object) -> Awaitable[None]:
+    def send(self, obj: S_contra) -> Awaitable[None]:
         """Encode ``obj`` and send it; await the result. Raises EncodeError before sending anything."""
         return self._send(self._encode(obj))
 
     @overload
-    async def receive(self, timeout: None = None) -> T: ...
+    async def receive(self, timeout: None = None) -> T_co: ...
 
     @overload
-    async def receive(self, timeout: float) -> T | None: ...
+    async def receive(self, timeout: float) -> T_co | None: ...
 
     @overload
-    async def receive(self, timeout: float, *, default: D) -> T | D: ...
+    async def receive(self, timeout: float, *, default: D) -> T_co | D: ...
 
     async def receive(self, timeout: float | None = None, default: object = None) -> object:
         """The next object; with ``timeout``, ``default`` (None) if nothing came in time.
@@ -114,7 +115,7 @@ class CodecSocket(Generic[T]):
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> T:
+    async def __anext__(self) -> T_co:
         """The next object; iteration ends on a normal close (1000/1001) and raises otherwise."""
         try:
             return self._decode(await self._receive())

@@ -11,13 +11,14 @@ from typing_extensions import TypeVar
 from ..exceptions import DecodeError
 from ..typing import Data
 
-__all__ = ["Converting", "RawFunctions"]
+__all__ = ["Converting", "RawCodec", "RawFunctions"]
 
 T = TypeVar("T", default=object)
+T_co = TypeVar("T_co", covariant=True, default=object)
 
 
 @dataclass(frozen=True, slots=True)
-class RawFunctions(Generic[T]):
+class RawFunctions(Generic[T_co]):
     """A codec's C functions, for a message path that calls them instead of decode/encode.
 
     ``loads(data)`` returns what ``decode(data)`` returns whenever it does not raise;
@@ -26,12 +27,22 @@ class RawFunctions(Generic[T]):
     None where the codec has no such function for its settings.
     """
 
-    loads: Callable[[Data], T] | None
+    loads: Callable[[Data], T_co] | None
     dumps: Callable[[object], bytes] | None
     text: bool
 
 
-class Converting(Generic[T]):
+class RawCodec(Generic[T_co]):
+    """A codec that can hand its C functions to CodecSocket's message path (``codecs/_asgi.py``)."""
+
+    __slots__ = ()
+
+    def _raw_functions(self) -> RawFunctions[T_co]:
+        """The C functions that do this codec's work with its settings (see RawFunctions)."""
+        return RawFunctions(None, None, False)
+
+
+class Converting(RawCodec[T]):
     """Keeps ``convert`` and applies it; ``T`` is ``object`` when no converter is given.
 
     A converter is any ``Callable[[object], T]`` that returns a T or raises ValueError or
@@ -45,10 +56,6 @@ class Converting(Generic[T]):
 
     def __init__(self, convert: Callable[[object], T] | None) -> None:
         self._convert = convert
-
-    def _raw_functions(self) -> RawFunctions[T]:
-        """The C functions that do this codec's work with its settings (see RawFunctions)."""
-        return RawFunctions(None, None, False)
 
     def _converted(self, obj: object, data: Data) -> T:
         if self._convert is None:
