@@ -18,7 +18,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simple_websocket import ConcurrencyError, ConnectionClosed, DecodeError, WebSocketASGI
-from simple_websocket.codecs import Codec, CodecSocket, JSONBinaryCodec, JSONCodec, MsgpackCodec
+from simple_websocket.codecs import (
+    Codec,
+    CodecSocket,
+    JSONBinaryCodec,
+    JSONCodec,
+    MessageProtocol,
+    MsgpackCodec,
+    MsgspecJSONCodec,
+    MsgspecMsgpackCodec,
+    PydanticJSONCodec,
+)
 from simple_websocket.codecs._asgi import ASGICodecSocket
 from simple_websocket.typing import Data
 
@@ -27,8 +37,13 @@ from ..support.memory import LIMIT, opened
 from ..test_websocket_fast_path import messages
 from .test_json import json_values
 from .test_msgpack import msgpack_values
+from .test_msgspec import Client as StructClient
+from .test_msgspec import Item, Join, Order, clients
+from .test_pydantic import Client as ModelClient
+from .test_pydantic import Join as JoinModel
+from .test_pydantic import Post
 
-AnyCodec = Codec[object, str] | Codec[object, bytes]
+AnyCodec = Codec[object, str] | Codec[object, bytes] | Codec[object, Data]
 
 
 class Plain(WebSocketASGI):
@@ -60,13 +75,40 @@ CODECS: dict[str, Callable[[], AnyCodec]] = {
     "json-options": lambda: JSONCodec(default=_refuse, sort_keys=True),
     "msgpack": MsgpackCodec,
     "msgpack-default": lambda: MsgpackCodec(default=_refuse),
+    # The typed codecs: the fast path calls their raw C functions (or validate_json) instead.
+    "msgspec-json": lambda: MsgspecJSONCodec[object](StructClient),
+    "msgspec-json-lax": lambda: MsgspecJSONCodec[object](StructClient, strict=False),
+    "msgspec-msgpack": lambda: MsgspecMsgpackCodec[object](StructClient),
+    "pydantic": lambda: PydanticJSONCodec[object](ModelClient),
+    "pydantic-strict": lambda: PydanticJSONCodec[object](ModelClient, strict=True),  # no raw function
+    "protocol": lambda: MessageProtocol[object, object](
+        MsgspecMsgpackCodec(StructClient), MsgspecJSONCodec(StructClient)
+    ),
+    "protocol-pydantic": lambda: MessageProtocol[object, object](
+        PydanticJSONCodec(ModelClient, strict=True), MsgspecMsgpackCodec(StructClient)
+    ),
 }
 
-json_frames = json_values.map(lambda value: orjson.dumps(value).decode())
+# Messages close to the typed codecs' types: some fit, most miss by a field, a tag or a type.
+typed_messages = st.fixed_dictionaries(
+    {"type": st.sampled_from(["join", "order", "post", "nope"])},
+    optional={
+        "nick": st.text(max_size=4) | st.integers(0, 9),
+        "items": st.lists(
+            st.fixed_dictionaries(
+                {"name": st.text(max_size=3) | st.integers(0, 9), "qty": st.integers(-2, 2) | st.just("1")}
+            ),
+            max_size=3,
+        ),
+        "tags": st.lists(st.text(max_size=3) | st.integers(0, 9), max_size=3),
+        "note": st.none() | st.text(max_size=3),
+    },
+)
+json_frames = (json_values | typed_messages).map(lambda value: orjson.dumps(value).decode())
 frames = st.one_of(
     json_frames,
     json_frames.map(str.encode),
-    msgpack_values.map(lambda value: msgpack.packb(value)),
+    (msgpack_values | typed_messages).map(lambda value: msgpack.packb(value)),
     st.text(max_size=6),
     st.binary(max_size=6),
 )
@@ -75,7 +117,11 @@ receive_items = st.one_of(
     frames.map(lambda frame: {"type": "websocket.receive", "text" if isinstance(frame, str) else "bytes": frame}),
 )
 unencodable = st.one_of(st.just({1, 2}), st.just(object()), st.just(2**70), st.just({"k": float("nan")}))
-objects = st.one_of(json_values, msgpack_values, unencodable)
+models = st.one_of(
+    st.builds(JoinModel, type=st.just("join"), nick=st.text(max_size=4)),
+    st.builds(Post, type=st.just("post"), tags=st.lists(st.text(max_size=3), max_size=3)),
+)
+objects = st.one_of(json_values, msgpack_values, unencodable, clients, models)
 
 Outcome = tuple[str, object]
 
@@ -84,7 +130,7 @@ def outcome_of(error: Exception) -> Outcome:
     if isinstance(error, ConnectionClosed):
         return ("closed", (error.reason, error.message))
     if isinstance(error, DecodeError):
-        return ("DecodeError", (str(error), error.data))
+        return ("DecodeError", (str(error), error.data, error.path))
     return (type(error).__name__, str(error))
 
 
@@ -193,3 +239,78 @@ async def test_objects_and_strs_sent_at_once_take_turns_as_whole_frames(monkeypa
                 await anyio.wait_all_tasks_blocked()
                 frames = [await pair.client.receive() for _ in range(6)]
         assert sorted(map(str, frames)) == sorted(['{"n":1}', '{"n":3}', '{"n":5}', "s0", "s2", "s4"])
+
+
+FITS = '{"type": "join", "nick": "ann"}'
+RECEIVED: list[object] = [
+    {"type": "websocket.receive", "text": FITS},
+    {"type": "websocket.receive", "text": '{"type": "join", "nick": 1}'},
+    {
+        "type": "websocket.receive",
+        "text": '{"type": "order", "items": [{"name": "a", "qty": 1}, {"name": 2, "qty": 1}]}',
+    },
+    {"type": "websocket.receive", "text": '{"type": "post", "tags": ["a", 2]}'},
+    {"type": "websocket.receive", "bytes": FITS.encode()},
+    {"type": "websocket.receive", "text": "{bad"},
+    {"type": "websocket.receive", "bytes": msgpack.packb({"type": "join", "nick": "ann"})},
+    {"type": "websocket.receive", "bytes": msgpack.packb({"type": "join", "nick": 1})},
+    {"type": "websocket.receive", "text": msgpack.packb({"type": "join", "nick": "ann"}).decode("latin-1")},
+    {"type": "websocket.disconnect", "code": 1000},
+]
+# What each receive gives: the object, or the DecodeError's path (None: no path), then the close.
+MSGSPEC_JSON = [Join("ann"), "$.nick", "$.items[1].name", "$.type", Join("ann"), None, None, None, None, "closed"]
+MSGPACK = [None, None, None, None, "$", None, Join("ann"), "$.nick", None, "closed"]
+PYDANTIC = [JoinModel(type="join", nick="ann"), "$.nick", "$", "$.tags[1]", JoinModel(type="join", nick="ann")]
+PYDANTIC += [None, None, None, None, "closed"]
+EXPECTED_RECEIVED = {
+    "msgspec-json": MSGSPEC_JSON,
+    "msgspec-json-lax": MSGSPEC_JSON,
+    "msgspec-msgpack": MSGPACK,
+    "protocol": MSGPACK,
+    "pydantic": PYDANTIC,
+    "pydantic-strict": PYDANTIC,
+    "protocol-pydantic": PYDANTIC,
+}
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("codec", sorted(EXPECTED_RECEIVED))
+def test_typed_codecs_give_the_same_objects_and_paths_on_both_paths(backend: str, codec: str) -> None:
+    own = anyio.run(received, WebSocketASGI, codec, RECEIVED, None, backend=backend)
+    general = anyio.run(received, Plain, codec, RECEIVED, None, backend=backend)
+    assert own == general
+    summary: list[object] = []
+    for kind, detail in own[0]:
+        if kind == "DecodeError":
+            assert isinstance(detail, tuple)
+            message, _, path = detail
+            assert isinstance(message, str) and (path is None or f" at {path}: " in message)
+            summary.append(path)
+        else:
+            summary.append(detail if kind == "object" else kind)
+    assert summary == EXPECTED_RECEIVED[codec]
+
+
+SENT_VALUES: list[object] = [Order([Item("tea", 2)]), JoinModel(type="join", nick="ann"), {object()}, object()]
+TEXT = {"type": "websocket.send", "text": '{"type":"order","items":[{"name":"tea","qty":2}],"note":null}'}
+BINARY = {
+    "type": "websocket.send",
+    "bytes": msgpack.packb({"type": "order", "items": [{"name": "tea", "qty": 2}], "note": None}),
+}
+EXPECTED_SENT: dict[str, list[object]] = {
+    "msgspec-json": [TEXT],
+    "protocol": [TEXT],
+    "msgspec-msgpack": [BINARY],
+    "protocol-pydantic": [BINARY],
+    "pydantic": [{"type": "websocket.send", "text": '{"type":"join","nick":"ann"}'}],
+}
+
+
+@pytest.mark.parametrize("codec", sorted(EXPECTED_SENT))
+def test_typed_codecs_send_the_same_frames_and_encode_errors_on_both_paths(codec: str) -> None:
+    own = anyio.run(sent, WebSocketASGI, codec, SENT_VALUES)
+    general = anyio.run(sent, Plain, codec, SENT_VALUES)
+    assert own == general
+    outcomes, messages_out = own
+    assert messages_out[1:] == EXPECTED_SENT[codec]
+    assert [kind for kind, _ in outcomes].count("EncodeError") == len(SENT_VALUES) - 1

@@ -12,6 +12,12 @@
         log.warning("bad frame %r", error.data)   # the connection is still open
         await sock.close_invalid()            # ... or skip it, or answer it
 
+Typed codecs decode and check in one pass, into the type they are given (a tagged union of
+message classes, say), and raise DecodeError with the path of what does not fit:
+``MsgspecJSONCodec(T)`` and ``MsgspecMsgpackCodec(T)`` (extra ``[msgspec]``), ``PydanticJSONCodec(T)``
+(extra ``[pydantic]``). ``MessageProtocol(receive=..., send=...)`` pairs two of them into one
+endpoint's protocol, for ``websocket_app(handler, protocol=...)`` and ``simple_websocket.asyncapi``.
+
 The codecs are plain objects too: ``await ws.send(codec.encode(obj))`` and
 ``codec.decode(await ws.receive())`` work on the socket directly. ``JSONCodec`` and
 ``JSONBinaryCodec`` need orjson (extra ``[json]``), ``MsgpackCodec`` needs msgpack (extra
@@ -24,14 +30,39 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from ._base import Codec, CodecSocket, MessageSocket
+from ._protocol import MessageProtocol
+from ._typed import JSONSchema, SchemaMode, TypedCodec
 
 if TYPE_CHECKING:
     from .json import JSONBinaryCodec, JSONCodec
     from .msgpack import MsgpackCodec
+    from .msgspec import MsgspecJSONCodec, MsgspecMsgpackCodec
+    from .pydantic import PydanticJSONCodec
 
-__all__ = ["Codec", "CodecSocket", "JSONBinaryCodec", "JSONCodec", "MessageSocket", "MsgpackCodec"]
+__all__ = [
+    "Codec",
+    "CodecSocket",
+    "JSONBinaryCodec",
+    "JSONCodec",
+    "JSONSchema",
+    "MessageProtocol",
+    "MessageSocket",
+    "MsgpackCodec",
+    "MsgspecJSONCodec",
+    "MsgspecMsgpackCodec",
+    "PydanticJSONCodec",
+    "SchemaMode",
+    "TypedCodec",
+]
 
-_LAZY = {"JSONCodec": ".json", "JSONBinaryCodec": ".json", "MsgpackCodec": ".msgpack"}
+_LAZY = {
+    "JSONCodec": ".json",
+    "JSONBinaryCodec": ".json",
+    "MsgpackCodec": ".msgpack",
+    "MsgspecJSONCodec": ".msgspec",
+    "MsgspecMsgpackCodec": ".msgspec",
+    "PydanticJSONCodec": ".pydantic",
+}
 
 
 def __getattr__(name: str) -> object:
