@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
+import msgspec
 import pytest
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -20,6 +21,8 @@ from simple_websocket import (
     WebSocketASGI,
     websocket_app,
 )
+from simple_websocket._app import _reason
+from simple_websocket.codecs import CodecSocket, JSONCodec, MessageProtocol, MsgspecJSONCodec
 from simple_websocket.typing import ASGIApp
 
 from .support.memory import LIMIT
@@ -361,3 +364,74 @@ def test_websocket_app_is_the_class_itself() -> None:
     assert websocket_app(echo_once).origins is SAME_ORIGIN
     opened_up = websocket_app(echo_once, origins="https://a.example").origins
     assert opened_up is not None and repr(opened_up) == repr(Origins("https://a.example"))
+
+
+@dataclass
+class Ping:
+    n: int
+
+
+def ping(obj: object) -> Ping:
+    if not (isinstance(obj, dict) and isinstance(obj.get("n"), int)):
+        raise ValueError("not a ping")
+    return Ping(obj["n"])
+
+
+async def test_a_decode_error_escaping_the_handler_closes_with_1007_and_is_not_logged() -> None:
+    async def strict(ws: WebSocketASGI) -> None:
+        sock = CodecSocket(ws, JSONCodec(ping))
+        while True:
+            await sock.send({"n": (await sock.receive()).n + 1})
+
+    async with calling(websocket_app(strict), ws_scope()) as peer:
+        await peer.put({"type": "websocket.connect"})
+        assert (await peer.next())["type"] == "websocket.accept"
+        await peer.put({"type": "websocket.receive", "text": '{"n": 1}'})
+        assert await peer.next() == {"type": "websocket.send", "text": '{"n":2}'}
+        await peer.put({"type": "websocket.receive", "text": '{"n": "x' + "y" * 300 + '"}'})
+        close = await peer.next()
+        assert close["type"] == "websocket.close" and close["code"] == 1007
+        reason = close["reason"]
+        assert isinstance(reason, str) and reason.startswith("JSON does not convert: not a ping")
+        assert await peer.rest() == []
+    assert peer.outcome == []
+
+
+def test_a_close_reason_is_cut_to_123_bytes_of_utf8() -> None:
+    assert _reason("short") == "short"
+    cut = _reason("é" * 100)  # 200 bytes
+    assert len(cut.encode()) <= 123 and cut.endswith("...") and cut.startswith("é" * 60)
+
+
+async def test_with_a_protocol_the_handler_gets_a_socket_in_it_and_its_subprotocol_is_offered() -> None:
+    class Add(msgspec.Struct, tag=True):
+        amount: int
+
+    class Total(msgspec.Struct, tag=True):
+        value: int
+
+    adding = MessageProtocol(MsgspecJSONCodec(Add), MsgspecJSONCodec(Total), subprotocol="add.v1")
+
+    async def handler(sock: CodecSocket[Add, Total]) -> None:
+        total = 0
+        async for add in sock:
+            total += add.amount
+            await sock.send(Total(total))
+
+    app = websocket_app(handler, protocol=adding)
+    assert app.protocol is adding and app.subprotocols == "add.v1"
+    async with calling(app, ws_scope("other", "add.v1")) as peer:
+        await peer.put({"type": "websocket.connect"})
+        assert await peer.next() == {"type": "websocket.accept", "subprotocol": "add.v1"}
+        await peer.put({"type": "websocket.receive", "text": '{"type": "Add", "amount": 2}'})
+        assert await peer.next() == {"type": "websocket.send", "text": '{"type":"Total","value":2}'}
+        await peer.put({"type": "websocket.receive", "bytes": b'{"type": "Add", "amount": 3}'})
+        assert await peer.next() == {"type": "websocket.send", "text": '{"type":"Total","value":5}'}
+        await peer.put({"type": "websocket.receive", "text": '{"type": "Add", "amount": "3"}'})
+        assert await peer.next() == {
+            "type": "websocket.close",
+            "code": 1007,
+            "reason": "JSON does not fit at $.amount: Expected `int`, got `str`",
+        }
+    assert peer.outcome == []
+    assert websocket_app(handler, protocol=adding, subprotocols=["x"]).subprotocols == ["x"]

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast, overload
 
 import anyio
+from typing_extensions import Never, TypeVar
 
+from ._close_code import CloseCode
 from ._origin import SAME_ORIGIN, Origins, OriginsLike
 from ._websocket import ConnectionState, WebSocketASGI
-from .exceptions import ConnectionClosed, UnsupportedMessage
+from .exceptions import ConnectionClosed, DecodeError, UnsupportedMessage
 from .typing import ASGIApp, ASGIReceive, ASGISend, Handler, HeadersLike, Scope
+
+if TYPE_CHECKING:
+    from .codecs import CodecSocket, MessageProtocol
+
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 __all__ = ["WebSocketApp", "websocket_app"]
 
@@ -35,10 +43,15 @@ class WebSocketApp:
     - The connection is accepted with the first offered name in ``subprotocols``, ``headers``
       added to the response; with ``accept=False`` the handler gets it unanswered (its origin
       already checked) and calls ``ws.open()`` or ``ws.reject()`` itself.
+    - With ``protocol`` (a ``MessageProtocol``), the handler gets a ``CodecSocket`` in that
+      protocol rather than the WebSocketASGI, and the protocol's subprotocol is offered when
+      ``subprotocols`` is not given.
     - When the handler returns, a connection it left open is closed (1000) and one it left
       unanswered is refused (403). When it raises, the connection is closed with 1011 (or
       refused with 500) and the exception goes on to the server, which logs it.
-      ``ConnectionClosed`` escaping the handler is taken as the end of the connection.
+      ``ConnectionClosed`` escaping the handler is taken as the end of the connection, and
+      ``DecodeError`` (a message the peer should not have sent) as the peer's fault: the
+      connection is closed with 1007 and its reason (cut to fit), and nothing is logged.
     - Other scopes go to ``fallback`` if given; otherwise HTTP requests get 426 Upgrade
       Required and lifespan events are acknowledged.
     """
@@ -51,10 +64,14 @@ class WebSocketApp:
         "headers",
         "max_message_size",
         "origins",
+        "protocol",
         "subprotocols",
     )
 
     handler: Handler
+    """What runs on each connection (with a ``protocol``, the given handler around its socket)."""
+    protocol: MessageProtocol[object, Never] | None
+    """The messages this endpoint speaks, both ways, if declared."""
     subprotocols: str | Sequence[str] | None
     headers: HeadersLike | None
     max_message_size: int | None
@@ -66,10 +83,41 @@ class WebSocketApp:
     origins: Origins | None
     """Who may connect; None lets every origin in."""
 
+    @overload
     def __init__(
         self,
         handler: Handler,
         *,
+        protocol: None = None,
+        subprotocols: str | Sequence[str] | None = None,
+        headers: HeadersLike | None = None,
+        max_message_size: int | None = None,
+        accept: bool = True,
+        fallback: ASGIApp | None = None,
+        close_timeout: float = CLOSE_TIMEOUT,
+        origins: OriginsLike | None = SAME_ORIGIN,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        handler: Callable[[CodecSocket[In, Out]], Awaitable[None]],
+        *,
+        protocol: MessageProtocol[In, Out],
+        subprotocols: str | Sequence[str] | None = None,
+        headers: HeadersLike | None = None,
+        max_message_size: int | None = None,
+        accept: bool = True,
+        fallback: ASGIApp | None = None,
+        close_timeout: float = CLOSE_TIMEOUT,
+        origins: OriginsLike | None = SAME_ORIGIN,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        handler: Handler | Callable[[CodecSocket[In, Out]], Awaitable[None]],
+        *,
+        protocol: MessageProtocol[In, Out] | None = None,
         subprotocols: str | Sequence[str] | None = None,
         headers: HeadersLike | None = None,
         max_message_size: int | None = None,
@@ -78,7 +126,13 @@ class WebSocketApp:
         close_timeout: float = CLOSE_TIMEOUT,
         origins: OriginsLike | None = SAME_ORIGIN,
     ) -> None:
-        self.handler = handler
+        if protocol is None:
+            self.handler = cast(Handler, handler)
+        else:
+            self.handler = protocol.serve(cast("Callable[[CodecSocket[In, Out]], Awaitable[None]]", handler))
+            if subprotocols is None:
+                subprotocols = protocol.subprotocol
+        self.protocol = protocol
         self.subprotocols = subprotocols
         self.headers = headers
         self.max_message_size = max_message_size
@@ -110,20 +164,24 @@ class WebSocketApp:
             await self.handler(ws)
         except ConnectionClosed:
             pass  # the peer left, the origin was refused, or the handler closed: nothing more to say
+        except DecodeError as error:
+            await self._answer(ws, failed=False, code=CloseCode.INVALID_DATA, reason=_reason(str(error)))
         except BaseException as error:
             if not _only_closed(error):
                 await self._answer(ws, failed=True)
                 raise
         await self._answer(ws, failed=False)
 
-    async def _answer(self, ws: WebSocketASGI, *, failed: bool) -> None:
-        """Close or refuse whatever the handler left open, within ``close_timeout``."""
+    async def _answer(
+        self, ws: WebSocketASGI, *, failed: bool, code: int = CloseCode.NORMAL_CLOSURE, reason: str = ""
+    ) -> None:
+        """Close (``code``, ``reason``) or refuse whatever the handler left open, within ``close_timeout``."""
         if ws.state is ConnectionState.CLOSED:
             return
         with anyio.move_on_after(self.close_timeout, shield=failed):
             try:
                 if ws.state is ConnectionState.OPEN:
-                    await ws.close(1011, "internal error") if failed else await ws.close()
+                    await ws.close(1011, "internal error") if failed else await ws.close(code, reason)
                 else:
                     await ws.reject(status=500 if failed else 403)
             except ConnectionClosed:
@@ -136,6 +194,12 @@ def _only_closed(error: BaseException) -> bool:
     if not isinstance(error, Exception) or not isinstance(inner, tuple) or not inner:
         return False
     return all(isinstance(each, ConnectionClosed) or _only_closed(each) for each in inner)
+
+
+def _reason(text: str) -> str:
+    """``text`` cut to the 123 bytes of UTF-8 a close reason may have."""
+    encoded = text.encode()
+    return text if len(encoded) <= 123 else encoded[:120].decode(errors="ignore") + "..."
 
 
 websocket_app = WebSocketApp
