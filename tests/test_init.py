@@ -14,9 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PUBLIC_MODULES = [
     "simple_websocket",
+    "simple_websocket.asyncapi",
     "simple_websocket.codecs",
     "simple_websocket.codecs.json",
     "simple_websocket.codecs.msgpack",
+    "simple_websocket.codecs.msgspec",
+    "simple_websocket.codecs.pydantic",
     "simple_websocket.exceptions",
     "simple_websocket.fanout",
     "simple_websocket.testing",
@@ -37,7 +40,7 @@ def test_all_names_exist_and_are_sorted(module: str) -> None:
 
 def test_all_covers_every_public_name() -> None:
     public = {name for name in vars(simple_websocket) if not name.startswith("_")}
-    submodules = {"exceptions", "typing", "testing", "codecs", "fanout", "annotations"}
+    submodules = {"exceptions", "typing", "testing", "codecs", "fanout", "asyncapi", "annotations"}
     assert public - submodules == set(simple_websocket.__all__)
 
 
