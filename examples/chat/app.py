@@ -47,10 +47,13 @@ import os
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Literal, TypeAlias
 
 import anyio
 import orjson
+from typing_extensions import assert_never
 
 from simple_websocket import (
     SAME_ORIGIN,
@@ -65,18 +68,37 @@ from simple_websocket import (
     SlowSubscriber,
     WebSocketASGI,
 )
-from simple_websocket.codecs import CodecSocket, JSONCodec
+from simple_websocket.codecs import CodecSocket
 from simple_websocket.fanout import Backend, Broker, MemoryBackend, Message, Position, RedisBackend
 
-from .room import QUEUE_SIZE, Member, NicknameTaken, Payload, Room, View
+from .protocol import (
+    CHAT_V1,
+    CHAT_V2,
+    MAX_NICK,
+    MAX_SESSION,
+    MAX_TEXT,
+    MIN_SESSION,
+    SUBPROTOCOLS,
+    Ack,
+    ClientMessage,
+    Error,
+    Join,
+    Resumed,
+    Say,
+    ServerMessageV1,
+    ServerMessageV2,
+    Stats,
+    Welcome,
+    asyncapi,
+)
+from .room import QUEUE_SIZE, Member, NicknameTaken, Room, View
 
 Send = Callable[[dict[str, object]], Awaitable[None]]
+#: A page's connection in the subprotocol it chose: chat.v2's messages or chat.v1's.
+ChatSocket: TypeAlias = CodecSocket[ClientMessage, ServerMessageV2] | CodecSocket[ClientMessage, ServerMessageV1]
 
-SUBPROTOCOLS = ["chat.v2", "chat.v1"]
-MAX_NICK = 20
-#: A session secret's length, in characters (the page's: 32 hex digits, 128 random bits).
-MIN_SESSION, MAX_SESSION = 16, 128
-MAX_TEXT = 2000
+__all__ = ["MAX_NICK", "MAX_SESSION", "MAX_TEXT", "MIN_SESSION", "SUBPROTOCOLS", "app", "chat"]
+
 MAX_MESSAGE_SIZE = 16_384
 JOIN_TIMEOUT = 60.0
 #: Events a client may have unacknowledged before the server waits for its acknowledgement.
@@ -95,7 +117,29 @@ RETENTION = 10_000
 NICKNAME_TAKEN = 4409
 #: Close code for a connection that its own session replaced with a newer one (final for the page).
 REPLACED = 4001
-PAGE = (Path(__file__).parent / "static" / "index.html").read_bytes()
+STATIC = Path(__file__).parent / "static"
+#: AsyncAPI's React component, installed from npm with the demo (``./dev demo`` runs ``npm ci`` in
+#: web/): the AsyncAPI page loads nothing from any other site.
+COMPONENT = Path(__file__).parent / "web" / "node_modules" / "@asyncapi" / "react-component"
+#: The files served, by path: (file, content type).
+FILES = {
+    "/": (STATIC / "index.html", "text/html; charset=utf-8"),
+    "/chat.js": (STATIC / "chat.js", "text/javascript; charset=utf-8"),
+    "/asyncapi": (STATIC / "asyncapi.html", "text/html; charset=utf-8"),
+    "/asyncapi/standalone.js": (COMPONENT / "browser" / "standalone" / "index.js", "text/javascript; charset=utf-8"),
+    "/asyncapi/default.min.css": (COMPONENT / "styles" / "default.min.css", "text/css; charset=utf-8"),
+}
+#: The chat's protocols, both ways, as an AsyncAPI 3 document.
+ASYNCAPI = orjson.dumps(asyncapi())
+
+
+@cache
+def read_file(path: Path) -> bytes | None:
+    """A served file's content (read once), or None if it is not there."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def broker_from_environment() -> Broker:
@@ -163,7 +207,7 @@ HOST = Host(broker_from_environment)
 
 
 async def app(scope: Scope, receive: ASGIReceive, send: Send) -> None:
-    """The page at /, room statistics at /stats, the chat at /ws."""
+    """The page at /, room statistics at /stats, the chat at /ws, its protocol at /asyncapi(.json)."""
     if scope["type"] == "websocket":
         try:
             # Only this page's own origin (and non-browser clients, which send none) may join:
@@ -176,8 +220,16 @@ async def app(scope: Scope, receive: ASGIReceive, send: Send) -> None:
         await chat(ws, await HOST.get(), ack_timeout=float(os.environ.get("CHAT_ACK_TIMEOUT", ACK_TIMEOUT)))
     elif scope["type"] == "http":
         path = scope.get("path")
-        if path == "/":
-            await respond(send, 200, "text/html; charset=utf-8", PAGE)
+        if isinstance(path, str) and path in FILES:
+            file, content_type = FILES[path]
+            body = read_file(file)
+            if body is None:
+                missing = b"not installed: run npm ci --ignore-scripts in examples/chat/web (./dev demo does)\n"
+                await respond(send, 503, "text/plain", missing)
+            else:
+                await respond(send, 200, content_type, body)
+        elif path == "/asyncapi.json":
+            await respond(send, 200, "application/json", ASYNCAPI)
         elif path == "/stats":
             room = await HOST.get()
             try:
@@ -204,9 +256,9 @@ class Window:
         self.acked = 0
         self._moved = anyio.Event()
 
-    def acknowledge(self, received: object) -> bool:
+    def acknowledge(self, received: int) -> bool:
         """Take the client's count of events received; False if it makes no sense."""
-        if not isinstance(received, int) or isinstance(received, bool) or not self.acked <= received <= self.sent:
+        if not self.acked <= received <= self.sent:
             return False
         self.acked = received
         self._moved.set()
@@ -227,23 +279,22 @@ class Session:
 
     def __init__(self, ws: WebSocketASGI) -> None:
         self.ws = ws
-        self.sock = CodecSocket(ws, JSONCodec())
-        self.protocol = ws.subprotocol or "chat.v1"
+        self.protocol: Literal["chat.v1", "chat.v2"] = "chat.v2" if ws.subprotocol == "chat.v2" else "chat.v1"
+        self.sock: ChatSocket = CHAT_V2.socket(ws) if self.protocol == "chat.v2" else CHAT_V1.socket(ws)
         self.window = Window()
         self.too_slow = False
 
     async def send_frame(self, text: str) -> None:
-        """Send an event the room encoded already."""
+        """Send an event the room encoded already (in this session's protocol)."""
         self.window.sent += 1
         await self.ws.send(text)
 
-    async def send(self, event: Payload) -> None:
-        if self.protocol == "chat.v1":  # chat.v1 has no timestamps
-            event.pop("ts", None)
+    async def send(self, event: Welcome | Resumed | Error) -> None:
+        """Send one of the events both protocols have alike."""
         self.window.sent += 1  # before sending: the acknowledgement may come before send() returns
         await self.sock.send(event)
 
-    async def send_when_open(self, event: Payload, ack_timeout: float) -> bool:
+    async def send_when_open(self, event: Resumed, ack_timeout: float) -> bool:
         """Send an event of ours once the window has room; False, and nothing sent, if the client
         did not acknowledge in time: it is too slow."""
         if not await self.window.wait_open(ack_timeout):
@@ -258,13 +309,13 @@ async def chat(
 ) -> None:
     """One person's connection: join, then read their messages while a writer sends them the room's."""
     session = Session(ws)
-    join = await wait_for_join(session, join_timeout)
-    if join is None:
+    joining = await wait_for_join(session, join_timeout)
+    if joining is None:
         return
     code: int = CloseCode.NORMAL_CLOSURE
     reason = ""
     try:
-        async with room.enter(join.nick, session=join.session, since=join.since) as member:
+        async with room.enter(joining.nick, session=joining.session, since=joining.since) as member:
             await session.send(welcome(session, room, member))
             async with anyio.create_task_group() as group:
                 group.start_soon(write, session, room, member, ack_timeout, group.cancel_scope)
@@ -290,25 +341,18 @@ async def chat(
             await ws.close(code, reason)
 
 
-def welcome(session: Session, room: Room, member: Member) -> Payload:
+def welcome(session: Session, room: Room, member: Member) -> Welcome:
     """The first event a member gets: its nickname, the protocol, and where in the room it starts."""
     events = member.events
     users = sorted(events.members(room.topic) | {member.nick})
-    return {
-        "type": "welcome",
-        "nick": member.nick,
-        "protocol": session.protocol,
-        "ack": ACK_EVERY,
-        "pos": events.position(room.topic).token,
-        "resumed": member.resumed,
-        "recovered": events.recovered,
-        "users": users,
-        "stats": {"users": len(users)},
-    }
+    position = events.position(room.topic).token
+    return Welcome(
+        member.nick, session.protocol, ACK_EVERY, position, member.resumed, events.recovered, users, Stats(len(users))
+    )
 
 
 @dataclass(frozen=True)
-class Join:
+class Joining:
     """What a client joins with: a nickname, its session secret, and where it left off."""
 
     nick: str
@@ -320,7 +364,7 @@ class BadSince(Exception):
     """The client's ``since`` is not a position token."""
 
 
-async def wait_for_join(session: Session, timeout: float) -> Join | None:
+async def wait_for_join(session: Session, timeout: float) -> Joining | None:
     """The client's join, or None if it left, did not join within ``timeout`` or sent a bad ``since``."""
     with anyio.move_on_after(timeout):
         try:
@@ -336,61 +380,63 @@ async def wait_for_join(session: Session, timeout: float) -> Join | None:
     return None
 
 
-async def join_request(session: Session) -> Join:
+async def join_request(session: Session) -> Joining:
     """Read until a valid join arrives, answering anything else with an error event.
 
     A ``since`` that is not a position token gets an error event and raises BadSince: the client
     is broken or tampered with, and a page would only try again with the same token.
     """
+    join_first = f'join first: {{"type": "join", "nick": 1-{MAX_NICK} characters}}'
     # One deadline for the whole join, however many bad messages come first.
     while True:
         try:
-            obj = await session.sock.receive()
-        except DecodeError:
-            await session.send({"type": "error", "error": "invalid JSON"})
-            continue
-        error = f'join first: {{"type": "join", "nick": 1-{MAX_NICK} characters}}'
-        if isinstance(obj, dict) and obj.get("type") == "join":
-            nick, secret, since = obj.get("nick"), obj.get("session"), obj.get("since")
-            if not (isinstance(nick, str) and 0 < len(nick.strip()) <= MAX_NICK):
-                pass
-            elif secret is not None and not (isinstance(secret, str) and MIN_SESSION <= len(secret) <= MAX_SESSION):
-                error = f"join: session must be {MIN_SESSION}-{MAX_SESSION} characters"
-            elif since is None:
-                return Join(nick.strip(), secret)
+            message = await session.sock.receive()
+        except DecodeError as error:
+            if error.path == "$.since":
+                await session.send(Error("join: since is not a position"))
+                raise BadSince from None
+            if error.path == "$.session":
+                await session.send(Error(f"join: session must be {MIN_SESSION}-{MAX_SESSION} characters"))
             else:
-                try:
-                    return Join(nick.strip(), secret, Position.parse(since))
-                except InvalidArgument:
-                    await session.send({"type": "error", "error": "join: since is not a position"})
-                    raise BadSince from None
-        await session.send({"type": "error", "error": error})
+                await session.send(Error(f"{join_first} ({error})"))
+            continue
+        if not isinstance(message, Join):
+            await session.send(Error(join_first))
+        elif message.since is None:
+            return Joining(message.nick.strip(), message.session)
+        else:
+            try:
+                return Joining(message.nick.strip(), message.session, Position.parse(message.since))
+            except InvalidArgument:
+                await session.send(Error("join: since is not a position"))
+                raise BadSince from None
 
 
 async def read(session: Session, room: Room, member: Member) -> None:
     """Relay the member's messages and take its acknowledgements until it leaves."""
     while True:
         try:
-            obj = await session.sock.receive()
-        except DecodeError:
-            await session.send({"type": "error", "error": "invalid JSON"})
+            message = await session.sock.receive()
+        except DecodeError as error:
+            await session.send(Error(str(error)))
             continue
         except ConnectionClosed:
             return
-        kind = obj.get("type") if isinstance(obj, dict) else None
-        if kind == "ack" and isinstance(obj, dict) and session.window.acknowledge(obj.get("received")):
-            continue
-        text = obj.get("text") if isinstance(obj, dict) and kind == "message" else None
-        if isinstance(text, str) and 0 < len(text) <= MAX_TEXT:
-            try:
-                await room.say(member, text)
-            except BrokerUnavailable:
-                await session.send({"type": "error", "error": "not sent: the room is unavailable right now"})
-        elif kind == "ack":
-            await session.send({"type": "error", "error": "ack: received must count the events received so far"})
-        else:
-            expected = f'expected {{"type": "message", "text": 1-{MAX_TEXT} characters}}'
-            await session.send({"type": "error", "error": expected})
+        match message:
+            case Say(text=text):
+                try:
+                    await room.say(member, text)
+                except BrokerUnavailable:
+                    await session.send(Error("not sent: the room is unavailable right now"))
+            case Ack(received=received):
+                if not session.window.acknowledge(received):
+                    await session.send(Error("ack: received must count the events received so far"))
+            case Join():
+                await session.send(
+                    Error(f'joined already: expected {{"type": "message", "text": 1-{MAX_TEXT} characters}}')
+                )
+            case _:
+                assert_never(message)
 
 
 async def write(session: Session, room: Room, member: Member, ack_timeout: float, scope: anyio.CancelScope) -> None:
@@ -407,7 +453,7 @@ async def write(session: Session, room: Room, member: Member, ack_timeout: float
     try:
         if replaying == 0:  # nothing was missed: say so now, and once
             replaying = -1
-            if not await session.send_when_open({"type": "resumed", "missed": 0}, ack_timeout):
+            if not await session.send_when_open(Resumed(0), ack_timeout):
                 return
         async for event in events:
             shaped = room.frame(event, view, member, session.protocol)
@@ -422,7 +468,7 @@ async def write(session: Session, room: Room, member: Member, ack_timeout: float
                 await session.send_frame(shaped)
             if replaying == 0:
                 replaying = -1
-                if not await session.send_when_open({"type": "resumed", "missed": missed}, ack_timeout):
+                if not await session.send_when_open(Resumed(missed), ack_timeout):
                     break
     except SlowSubscriber:
         session.too_slow = True

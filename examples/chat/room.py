@@ -21,12 +21,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
+import msgspec
 
 from simple_websocket import Data, DecodeError
-from simple_websocket.codecs import JSONCodec
+from simple_websocket.codecs import MsgspecJSONCodec
 from simple_websocket.fanout import Broker, Event, Gap, Joined, Left, Message, Position, Subscription
 
+from . import protocol as wire
+from .protocol import SERVER_V1, SERVER_V2, Said, SaidV1, Stats
+
 Payload = dict[str, object]
+#: What the room shows a person for one room event, in chat.v2's terms.
+Shown = wire.Joined | wire.Left | Said | wire.Gap
 
 #: Room events a person may have waiting before they count as too slow.
 QUEUE_SIZE = 256
@@ -37,7 +43,24 @@ _FRAMES = 1024
 #: How long leaving may take when the broker does not answer.
 LEAVE_TIMEOUT = 5.0
 
-_JSON = JSONCodec()
+
+class Spoken(msgspec.Struct, tag_field="type", tag="message"):
+    """What the room publishes when someone says something."""
+
+    nick: str
+    text: str
+    ts: float
+
+
+class Farewell(msgspec.Struct, tag_field="type", tag="farewell"):
+    """What the room publishes just before a member is dropped: why (told to the others)."""
+
+    nick: str
+    reason: str
+
+
+#: The room's own messages in its topic (not the clients' protocol: see protocol.py).
+_TOPIC = MsgspecJSONCodec(Spoken | Farewell)
 
 
 class NicknameTaken(Exception):
@@ -129,8 +152,8 @@ class Room:
                     with anyio.move_on_after(LEAVE_TIMEOUT, shield=True):
                         if member.reason != "left":  # dropped: gone at once, and the others are told why
                             member.grace = 0.0
-                            farewell = {"type": "farewell", "nick": nick, "reason": member.reason}
-                            await self.broker.publish(self.topic, _JSON.encode(farewell))
+                            farewell = Farewell(nick, member.reason)
+                            await self.broker.publish(self.topic, _TOPIC.encode(farewell))
                         await self.broker.leave(self.topic, nick, grace=member.grace)
                 finally:
                     member.gone.set()
@@ -161,33 +184,32 @@ class Room:
 
     async def say(self, member: Member, text: str) -> Position:
         """Publish one message from ``member`` to everyone (itself included); its place in the room's stream."""
-        message = {"type": "message", "nick": member.nick, "text": text, "ts": time.time()}
-        return await self.broker.publish(self.topic, _JSON.encode(message))
+        return await self.broker.publish(self.topic, _TOPIC.encode(Spoken(member.nick, text, time.time())))
 
     async def stats(self) -> Payload:
         """How many people are connected, to any worker."""
         return {"users": len(await self.broker.members(self.topic))}
 
-    def shape(self, event: Event[Data], view: View, member: Member) -> Payload | None:
-        """The client's event for a room event, or None for one the client does not see."""
-        shaped: Payload
+    def shape(self, event: Event[Data], view: View, member: Member) -> Shown | None:
+        """The client's event for a room event (in chat.v2), or None for one the client does not see."""
+        pos = event.position.token
+        users = self._sorted(member.events.members(self.topic))
+        stats = Stats(len(users))
         if isinstance(event, Message):
-            data = _decoded(event.data)
-            if data.get("type") == "farewell":  # why someone is about to leave
-                view.reasons[str(data.get("nick"))] = str(data.get("reason"))
+            try:
+                said = _TOPIC.decode(event.data)
+            except DecodeError:
+                return None  # not the room's: nobody sees it
+            if isinstance(said, Farewell):  # why someone is about to leave
+                view.reasons[said.nick] = said.reason
                 return None
-            shaped = {"type": "message", "nick": data.get("nick"), "text": data.get("text"), "ts": data.get("ts")}
-        elif isinstance(event, Joined):
-            shaped = {"type": "join", "nick": event.member}
-        elif isinstance(event, Left):
+            return Said(said.nick, said.text, said.ts, pos, users, stats)
+        if isinstance(event, Joined):
+            return wire.Joined(event.member, pos, users, stats)
+        if isinstance(event, Left):
             reason = view.reasons.pop(event.member, "lost" if event.lost else "left")
-            shaped = {"type": "leave", "nick": event.member, "reason": reason}
-        else:
-            shaped = {"type": "gap", "missed": event.missed, "cause": event.cause}
-        shaped["pos"] = event.position.token
-        shaped["users"] = users = self._sorted(member.events.members(self.topic))
-        shaped["stats"] = {"users": len(users)}
-        return shaped
+            return wire.Left(event.member, reason, pos, users, stats)
+        return wire.Gap(event.missed, event.cause, pos, users, stats)
 
     def frame(self, event: Event[Data], view: View, member: Member, protocol: str) -> str | None:
         """``shape()``'s event as the JSON text the client gets in ``protocol``.
@@ -208,10 +230,10 @@ class Room:
         shaped = self.shape(event, view, member)
         if shaped is None:
             text = None
+        elif protocol == "chat.v1":
+            text = SERVER_V1.encode(without_timestamp(shaped))
         else:
-            if protocol == "chat.v1":  # chat.v1 has no timestamps
-                shaped.pop("ts", None)
-            text = _JSON.encode(shaped)
+            text = SERVER_V2.encode(shaped)
         if cached:
             self._frames[key] = text
             if len(self._frames) > _FRAMES:
@@ -230,10 +252,8 @@ def _digest(session: str) -> bytes:
     return hashlib.sha256(session.encode()).digest()
 
 
-def _decoded(data: Data) -> dict[str, object]:
-    """A message this room published (anything else in the topic reads as an empty one)."""
-    try:
-        obj = _JSON.decode(data)
-    except DecodeError:
-        return {}
-    return obj if isinstance(obj, dict) else {}
+def without_timestamp(shown: Shown) -> wire.Joined | wire.Left | SaidV1 | wire.Gap:
+    """``shown`` as chat.v1 has it: messages without their timestamp."""
+    if isinstance(shown, Said):
+        return SaidV1(shown.nick, shown.text, shown.pos, shown.users, shown.stats)
+    return shown

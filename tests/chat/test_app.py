@@ -302,7 +302,7 @@ async def test_acknowledgements_must_count_what_was_received() -> None:
         ):
             await ann.send(bad)
             error = await ann.until(lambda event: event["type"] == "error")
-            assert "ack" in str(error["error"])
+            assert "received" in str(error["error"])  # says which field is wrong
         await ann.send({"type": "ack", "received": ann.received})
         await ann.say("acknowledged")
         assert (await ann.until(is_message))["text"] == "acknowledged"

@@ -205,3 +205,39 @@ def test_pages_on_two_processes_are_one_room_with_its_history(two_processes: tup
             expect(cid.locator("#stats")).to_have_text("3 users online")
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
+def test_the_asyncapi_page_shows_the_chats_protocol_from_this_server_only(page_url: str) -> None:
+    pytest.importorskip("playwright.sync_api", reason="playwright not installed: pip install playwright")
+    from playwright.sync_api import expect, sync_playwright
+
+    assert CHROMIUM is not None
+    requested: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on("request", lambda request: requested.append(request.url))
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(page_url + "asyncapi")
+            expect(page.locator("#asyncapi")).to_contain_text("simple_websocket chat", timeout=3 * TIMEOUT_MS)
+            for shown in ("ws.chat.v2.receive", "ws.chat.v1.send", "Welcome", "SaidV1", "What clients send in chat.v2"):
+                expect(page.locator("#asyncapi")).to_contain_text(shown)
+            expect(page.locator("#failed")).to_be_hidden()
+            artifacts = ROOT / "test-artifacts"
+            artifacts.mkdir(exist_ok=True)
+            page.screenshot(path=str(artifacts / "asyncapi.png"))
+        finally:
+            browser.close()
+    assert errors == []
+    origin = page_url.rstrip("/")
+    assert requested and all(url.startswith(origin + "/") or url.startswith("data:") for url in requested), requested
+    assert {url.removeprefix(origin) for url in requested} >= {
+        "/asyncapi",
+        "/asyncapi/default.min.css",
+        "/asyncapi/standalone.js",
+        "/asyncapi.json",
+    }

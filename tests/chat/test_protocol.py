@@ -11,6 +11,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
+from examples.chat.protocol import asyncapi
+
 from ..support.chat_clients import Chatter, join
 from ..support.servers import running
 
@@ -25,12 +27,22 @@ def url() -> Iterator[str]:
         yield base
 
 
-def test_page_and_stats_are_served(url: str) -> None:
+def test_page_stats_and_protocol_are_served(url: str) -> None:
     http = url.replace("ws://", "http://")
     with urllib.request.urlopen(http + "/", timeout=5) as response:
+        assert b'<script src="/chat.js"' in response.read()
+    with urllib.request.urlopen(http + "/chat.js", timeout=5) as response:
+        assert response.headers["content-type"].startswith("text/javascript")
         assert b'["chat.v2", "chat.v1"]' in response.read()
     with urllib.request.urlopen(http + "/stats", timeout=5) as response:
         assert orjson.loads(response.read()) == {"users": 0}
+    with urllib.request.urlopen(http + "/asyncapi.json", timeout=5) as response:
+        document = orjson.loads(response.read())
+    assert document == orjson.loads(orjson.dumps(asyncapi()))
+    assert document["channels"]["ws"]["address"] == "/ws"
+    for path in ("/asyncapi", "/asyncapi/standalone.js", "/asyncapi/default.min.css"):
+        with urllib.request.urlopen(http + path, timeout=5) as response:
+            assert response.status == 200 and response.read(), path
 
 
 async def test_two_people_talk_and_see_each_other_come_and_go(url: str) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import anyio
+import msgspec
 import pytest
 
+from examples.chat import protocol as wire
 from examples.chat.room import Member, Payload, Room, View
 from simple_websocket.fanout import Broker, Gap, Left, Message, Position
 
@@ -29,7 +31,7 @@ async def shown(room: Room, member: Member, view: View, count: int) -> list[Payl
         while len(events) < count:
             shaped = room.shape(await member.events.receive(), view, member)
             if shaped is not None:
-                events.append(shaped)
+                events.append(msgspec.to_builtins(shaped))
     return events
 
 
@@ -104,21 +106,16 @@ async def test_lost_members_gaps_and_foreign_messages_are_shown_sensibly(room: R
         lost = room.shape(Left(room.topic, "ghost", Position(9, "e1"), lost=True), view, ann)
         gap = room.shape(Gap(room.topic, 3, "retention", Position(12, "e1")), view, ann)
         foreign = room.shape(Message(room.topic, b"\xff not json", Position(4, "e1"), b"\xff not json"), view, ann)
-    assert lost is not None and (lost["type"], lost["reason"], lost["pos"]) == ("leave", "lost", "9.e1")
-    assert gap is not None and (gap["type"], gap["missed"], gap["cause"], gap["pos"]) == (
-        "gap",
-        3,
-        "retention",
-        "12.e1",
-    )
-    assert foreign is not None and (foreign["nick"], foreign["text"]) == (None, None)
+    assert isinstance(lost, wire.Left) and (lost.nick, lost.reason, lost.pos) == ("ghost", "lost", "9.e1")
+    assert isinstance(gap, wire.Gap) and (gap.missed, gap.cause, gap.pos) == (3, "retention", "12.e1")
+    assert foreign is None  # not a message of the room's: nobody is shown it
 
 
 async def test_frames_are_cached_by_position_so_a_new_numbering_never_shows_an_old_message(room: Room) -> None:
     async with room.enter("ann") as ann:
         view = View()
-        before = '{"type": "message", "nick": "ann", "text": "before the reset"}'
-        after = '{"type": "message", "nick": "bob", "text": "after the reset"}'
+        before = '{"type": "message", "nick": "ann", "text": "before the reset", "ts": 1}'
+        after = '{"type": "message", "nick": "bob", "text": "after the reset", "ts": 2}'
         old = Message(room.topic, before, Position(5, "old"), before)
         new = Message(room.topic, after, Position(5, "new"), after)
         assert '"before the reset"' in str(room.frame(old, view, ann, "chat.v2"))
