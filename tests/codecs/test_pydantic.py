@@ -307,3 +307,25 @@ def test_a_missing_pydantic_names_the_extra_to_install() -> None:
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True)
     message = "the pydantic codec needs pydantic: pip install 'simple-websocket-asgi[pydantic]'"
     assert result.stdout == f"{message} pydantic\n"
+
+
+def test_the_classes_of_a_type_are_read_through_annotated_and_unions() -> None:
+    from simple_websocket.codecs.pydantic import _classes_of
+
+    assert _classes_of(Client) == {Join, Post}
+    assert _classes_of(Join | None) == {Join, type(None)}
+    assert _classes_of(list[int]) == frozenset()
+    assert _classes_of(Join | list[int]) == frozenset()  # not only classes: every object is checked whole
+
+
+def test_a_member_is_written_as_pydantic_writes_it_and_a_subclass_is_checked_whole() -> None:
+    class Joiner(Join):  # a subclass: not one of T's classes, written through the check
+        pass
+
+    codec = PydanticJSONCodec(Client)
+    assert codec.encode(Join(type="join", nick="ann")) == codec.encode(Joiner(type="join", nick="ann"))
+    broken = Join.model_construct(type="join", nick=7)  # a wrong-typed field, as model_construct allows
+    with pytest.warns(UserWarning, match="serialized value may not be as expected"):
+        assert codec.encode(broken) == '{"type":"join","nick":7}'
+    with pytest.raises(EncodeError):
+        PydanticJSONCodec(list[int]).encode(["x"])  # type: ignore[list-item]  # what the check is for

@@ -66,9 +66,9 @@ class TypedCodec(RawCodec[T], Generic[T, FrameT_co], abc.ABC):
 
 def _name_of(kind: object) -> str:
     """A class by its name; anything else (``list[int]``, a union) as Python shows it."""
-    if isinstance(kind, type) and not isinstance(kind, types.GenericAlias):
-        return kind.__qualname__
-    return repr(kind)
+    if isinstance(kind, types.GenericAlias):  # list[int]: a type on Python 3.10
+        return repr(kind)
+    return kind.__qualname__ if isinstance(kind, type) else repr(kind)
 
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -23,6 +23,8 @@ kind is read. ``encode`` refuses (EncodeError) an object that is not a ``T``.
 from __future__ import annotations
 
 import json
+import types
+import typing
 
 from typing_extensions import TypeForm, TypeVar
 
@@ -47,7 +49,7 @@ T = TypeVar("T", default=object)
 class PydanticJSONCodec(TypedCodec[T, str]):
     """JSON in text frames (either kind read), validated straight into ``T`` by pydantic."""
 
-    __slots__ = ("_adapter", "_strict")
+    __slots__ = ("_adapter", "_classes", "_strict", "_to_json")
 
     format_name = "JSON"
     content_type = "application/json"
@@ -58,6 +60,11 @@ class PydanticJSONCodec(TypedCodec[T, str]):
         super().__init__(type)
         self._adapter: pydantic.TypeAdapter[T] = pydantic.TypeAdapter(type)
         self._strict = strict
+        # The classes of T (its union's members), whose instances are written without pydantic's
+        # check of the whole object against T: passing warnings="error" for it costs more than the
+        # rest of encoding. Empty when T is not made of plain classes (list[int], say).
+        self._classes = _classes_of(type)
+        self._to_json = self._adapter.serializer.to_json
 
     def _raw_functions(self) -> RawFunctions[T]:
         """``validate_json`` itself when no ``strict`` is given (encoding checks too much for a raw call)."""
@@ -76,8 +83,15 @@ class PydanticJSONCodec(TypedCodec[T, str]):
             raise DecodeError(f"JSON does not fit at {path}: {first['msg']}{more}", data, path=path) from error
 
     def encode(self, obj: T, /) -> str:
-        """``obj`` as a JSON text frame; EncodeError if it is not a ``T`` or cannot be written."""
+        """``obj`` as a JSON text frame; EncodeError if it is not a ``T`` or cannot be written.
+
+        An instance of one of T's classes is written as pydantic writes it (with pydantic's
+        warning if a field holds a value of the wrong type, as after ``model_construct``);
+        anything else is checked against ``T`` as a whole first.
+        """
         try:
+            if obj.__class__ in self._classes:
+                return self._to_json(obj).decode()
             return self._adapter.dump_json(obj, warnings="error").decode()
         except (pydantic_core.PydanticSerializationError, TypeError, ValueError) as error:
             raise EncodeError(f"cannot encode as JSON: {error}") from error
@@ -88,6 +102,19 @@ class PydanticJSONCodec(TypedCodec[T, str]):
         schema = self._adapter.json_schema(ref_template=ref_template.replace("{name}", "{model}"), mode=mode)
         components = schema.pop("$defs", {})
         return schema, components
+
+
+def _classes_of(kind: object) -> frozenset[type]:
+    """The classes a type is made of (through ``Annotated`` and unions), or none if it is not
+    made of plain classes only."""
+    if typing.get_origin(kind) is typing.Annotated:
+        return _classes_of(typing.get_args(kind)[0])
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        members = [_classes_of(member) for member in typing.get_args(kind)]
+        return frozenset().union(*members) if all(members) else frozenset()
+    if isinstance(kind, types.GenericAlias):  # list[int]: a type on Python 3.10
+        return frozenset()
+    return frozenset({kind}) if isinstance(kind, type) else frozenset()
 
 
 def _path_in(data: Data, loc: tuple[int | str, ...]) -> str:
