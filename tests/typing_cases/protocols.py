@@ -8,7 +8,13 @@ import pydantic
 from typing_extensions import Never, reveal_type
 
 from simple_websocket import WebSocketASGI, websocket_app
-from simple_websocket.codecs import CodecSocket, MessageProtocol, MsgspecJSONCodec, MsgspecMsgpackCodec, PydanticJSONCodec
+from simple_websocket.codecs import (
+    CodecSocket,
+    MessageProtocol,
+    MsgspecJSONCodec,
+    MsgspecMsgpackCodec,
+    PydanticJSONCodec,
+)
 
 
 class Join(msgspec.Struct, tag=True):
