@@ -10,8 +10,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+# First, so that this package's modules know this __init__.py is theirs (see _beside.py).
+__simple_websocket_asgi__ = True
+
 from ._app import WebSocketApp, websocket_app
 from ._asgi import ASGITransport
+from ._beside import bridge_if_there as _bridge_if_there
 from ._close_code import CloseCode
 from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent, OutboundEvent
 from ._origin import SAME_ORIGIN, Origins, OriginsLike
@@ -90,3 +96,17 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+_bridge_if_there()  # simple-websocket's modules, where pip put them in this folder too (_beside.py)
+
+if not TYPE_CHECKING:  # for type checkers, the module has exactly the names above
+
+    def __getattr__(name: str) -> object:
+        """simple-websocket's names (``Server``, ``Client``...) where it is installed beside this package."""
+        from ._beside import theirs
+
+        return theirs(name)
+
+
+del TYPE_CHECKING

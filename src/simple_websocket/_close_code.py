@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from ._beside import ensure_ours
+
+ensure_ours()  # the __init__.py installed is this package's, not simple-websocket's
+
 __all__ = ["CloseCode"]
 
 

@@ -7,6 +7,10 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from typing_extensions import Never
 
+from ._beside import ensure_ours
+
+ensure_ours()  # the __init__.py installed is this package's, not simple-websocket's
+
 if TYPE_CHECKING:
     from ._websocket import WebSocketASGI
 
