@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -377,7 +378,11 @@ def ping(obj: object) -> Ping:
     return Ping(obj["n"])
 
 
-async def test_a_decode_error_escaping_the_handler_closes_with_1007_and_is_not_logged() -> None:
+async def test_a_decode_error_escaping_the_handler_closes_with_1007_and_is_not_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="simple_websocket")
+
     async def strict(ws: WebSocketASGI) -> None:
         sock = CodecSocket(ws, JSONCodec(ping))
         while True:
@@ -395,6 +400,8 @@ async def test_a_decode_error_escaping_the_handler_closes_with_1007_and_is_not_l
         assert isinstance(reason, str) and reason.startswith("JSON does not convert: not a ping")
         assert await peer.rest() == []
     assert peer.outcome == []
+    [record] = [r for r in caplog.records if r.name.startswith("simple_websocket")]
+    assert record.levelno == logging.DEBUG and record.getMessage().startswith("closing / from None with 1007: JSON")
 
 
 def test_a_close_reason_is_cut_to_123_bytes_of_utf8() -> None:

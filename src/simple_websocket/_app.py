@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, cast, overload
 
@@ -16,6 +17,8 @@ from .typing import ASGIApp, ASGIReceive, ASGISend, Handler, HeadersLike, Scope
 
 if TYPE_CHECKING:
     from .codecs import CodecSocket, MessageProtocol
+
+_log = logging.getLogger(__name__)
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -165,6 +168,7 @@ class WebSocketApp:
         except ConnectionClosed:
             pass  # the peer left, the origin was refused, or the handler closed: nothing more to say
         except DecodeError as error:
+            _log.debug("closing %s from %s with 1007: %s", scope.get("path"), scope.get("client"), error)
             await self._answer(ws, failed=False, code=CloseCode.INVALID_DATA, reason=_reason(str(error)))
         except BaseException as error:
             if not _only_closed(error):

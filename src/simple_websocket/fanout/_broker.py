@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from ._position import Position, trusted
 from ._subscription import Overflow, Subscription
 
 __all__ = ["Broker", "Since"]
+
+_log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -478,11 +481,19 @@ class Broker:
                         await self._resync()
                     cursors = {name: trusted(topic.cursor, topic.epoch) for name, topic in self._topics.items()}
                     entries = await self.backend.read(cursors, timeout=_READ_WAIT)
-                except BrokerUnavailable:
+                except BrokerUnavailable as error:
+                    if not cut_off:
+                        _log.warning(
+                            "the broker is unreachable: reading %s stopped until it answers (%s)",
+                            ", ".join(sorted(self._topics)),
+                            error,
+                        )
                     cut_off = True
                     await anyio.sleep(delay)
                     delay = min(delay * 2, _BACKOFF_MAX)
                     continue
+                if cut_off:
+                    _log.warning("the broker answers again: reading %s resumed", ", ".join(sorted(self._topics)))
                 cut_off, delay = False, _BACKOFF_FIRST
                 for entry in entries:
                     if self._dispatch(entry) and len(entries) > 1:
@@ -497,6 +508,7 @@ class Broker:
         for name, topic in list(self._topics.items()):
             head = await self.backend.head(name)
             if head.epoch != topic.epoch:  # the backend lost the topic's data: its numbering starts again
+                _log.warning("the broker lost the data of %s: its subscribers get a Gap (reset)", name)
                 topic.cursor, topic.members, topic.epoch = 0, frozenset(), head.epoch
                 self._fan(topic, Gap(name, None, "reset", trusted(0, head.epoch)))
                 self._alive_until = 0.0  # the members this process had there are gone too

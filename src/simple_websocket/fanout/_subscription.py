@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
 from typing import Generic, Literal, Protocol, TypeAlias
@@ -17,6 +18,8 @@ from ._events import Event, Gap, Message
 from ._position import Position
 
 __all__ = ["Overflow", "Subscription"]
+
+_log = logging.getLogger(__name__)
 
 _share = Message.__dict__["_shared"].__set__  # the slot's own setter: Message is frozen
 
@@ -158,6 +161,11 @@ class Subscription(Generic[T_co]):
             if self.overflow == "end":
                 self._overflowed = True
                 self.end()
+                _log.warning(
+                    "a subscriber of %s fell %d events behind: its subscription ends (SlowSubscriber)",
+                    ", ".join(sorted(self.topics)),
+                    self.max_backlog,
+                )
                 if self._overflow_seen is not None:
                     self._overflow_seen.set()
                 return -1
