@@ -60,7 +60,9 @@ def theirs(name: str) -> object:
     if module is None or find_spec(f"{PACKAGE}.{module}") is None:
         raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
     _bridge_connection_closed()
-    return getattr(import_module(f"{PACKAGE}.{module}"), name)
+    value = getattr(import_module(f"{PACKAGE}.{module}"), name)
+    setattr(sys.modules[PACKAGE], name, value)  # found once: engineio asks for Server per connection
+    return value
 
 
 def _bridge_connection_closed() -> None:

@@ -178,19 +178,17 @@ class _Document:
         for name, component in components.items():
             self._add_schema(name, _for_asyncapi(component))
         members = schema.get("anyOf", schema.get("oneOf"))
-        refs = members if isinstance(members, list) else [schema]
-        names: list[str] = []
-        for member in refs:
-            ref = member.get("$ref") if isinstance(member, dict) else None
-            if isinstance(ref, str) and ref.startswith(_SCHEMAS.format(name="")):
-                name = ref.removeprefix(_SCHEMAS.format(name=""))
-                payload: JSONSchema = {"$ref": ref}
-            else:  # not a union of named types: one message, the whole schema its payload
-                name, payload = _identifier(fallback, {}), _for_asyncapi(schema)
-                names.append(self._add_message(name, payload, codec, component=None))
-                return names
-            names.append(self._add_message(name, payload, codec, component=components.get(name)))
-        return names
+        refs = (
+            [member.get("$ref") if isinstance(member, dict) else None for member in members]
+            if isinstance(members, list)
+            else [schema.get("$ref")]
+        )
+        prefix = _SCHEMAS.format(name="")
+        if all(isinstance(ref, str) and ref.startswith(prefix) for ref in refs):
+            named = [(str(ref).removeprefix(prefix), str(ref)) for ref in refs]
+            return [self._add_message(name, {"$ref": ref}, codec, components.get(name)) for name, ref in named]
+        # Not made of named types only: one message, the whole schema its payload.
+        return [self._add_message(_identifier(fallback, {}), _for_asyncapi(schema), codec, None)]
 
     def _add_message(self, name: str, payload: JSONSchema, codec: Described, component: JSONSchema | None) -> str:
         message: dict[str, object] = {

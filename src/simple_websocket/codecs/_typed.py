@@ -12,7 +12,7 @@ from typing_extensions import TypeVar
 from ..typing import Data
 from ._convert import RawCodec
 
-__all__ = ["JSONSchema", "SchemaMode", "TypedCodec", "json_path"]
+__all__ = ["JSONSchema", "SchemaMode", "TypedCodec", "json_path", "plain_class"]
 
 T = TypeVar("T", default=object)
 FrameT_co = TypeVar("FrameT_co", bound=Data, covariant=True, default=str)
@@ -64,11 +64,17 @@ class TypedCodec(RawCodec[T], Generic[T, FrameT_co], abc.ABC):
         return f"{type(self).__name__}({_name_of(self.type)})"
 
 
+def plain_class(kind: object) -> type | None:
+    """``kind`` if it is a class, None for anything else (a union, ``list[int]``...)."""
+    if isinstance(kind, types.GenericAlias):  # list[int]: a type on Python 3.10
+        return None
+    return kind if isinstance(kind, type) else None
+
+
 def _name_of(kind: object) -> str:
     """A class by its name; anything else (``list[int]``, a union) as Python shows it."""
-    if isinstance(kind, types.GenericAlias):  # list[int]: a type on Python 3.10
-        return repr(kind)
-    return kind.__qualname__ if isinstance(kind, type) else repr(kind)
+    cls = plain_class(kind)
+    return repr(kind) if cls is None else cls.__qualname__
 
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import cast
+from typing import ClassVar, cast
 
 from typing_extensions import TypeForm, TypeVar
 
@@ -50,6 +50,9 @@ _AT = re.compile(r" - at `(\$[^`]*)`$")
 class _Msgspec(TypedCodec[T, FrameT_co]):
     __slots__ = ("_decode_raw", "_encode_raw")
 
+    #: Whether the format's frames are text (JSON) or binary (msgpack).
+    _text: ClassVar[bool]
+
     # The decoder's and encoder's C methods; a msgpack decoder raises TypeError for a str.
     _decode_raw: Callable[[Data], T]
     _encode_raw: Callable[[object], bytes]
@@ -62,6 +65,11 @@ class _Msgspec(TypedCodec[T, FrameT_co]):
 
     def _setup(self, kind: object, strict: bool) -> None:
         raise NotImplementedError  # pragma: no cover - each format sets its own up
+
+    def _raw_functions(self) -> RawFunctions[T]:
+        """msgspec's own decode and encode: C methods that raise where decode/encode would (a
+        msgpack decoder given a text frame too)."""
+        return RawFunctions(self._decode_raw, self._encode_raw, self._text)
 
     def _checked(self, data: Data) -> T:
         try:
@@ -93,15 +101,12 @@ class MsgspecJSONCodec(_Msgspec[T, str]):
 
     format_name = "JSON"
     content_type = "application/json"
+    _text = True
 
     def _setup(self, kind: object, strict: bool) -> None:
         decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(kind, strict=strict)
         self._decode_raw = decoder.decode
         self._encode_raw = msgspec.json.Encoder().encode
-
-    def _raw_functions(self) -> RawFunctions[T]:
-        """msgspec's own decode and encode: C methods that raise where decode/encode would."""
-        return RawFunctions(self._decode_raw, self._encode_raw, True)
 
     def decode(self, data: Data, /) -> T:
         """One JSON document (text or binary frame) as a ``T``; DecodeError keeps the frame."""
@@ -119,15 +124,12 @@ class MsgspecMsgpackCodec(_Msgspec[T, bytes]):
 
     format_name = "msgpack"
     content_type = "application/msgpack"
+    _text = False
 
     def _setup(self, kind: object, strict: bool) -> None:
         decoder: msgspec.msgpack.Decoder[T] = msgspec.msgpack.Decoder(kind, strict=strict)
         self._decode_raw = cast("Callable[[Data], T]", decoder.decode)  # a str: TypeError, see decode()
         self._encode_raw = msgspec.msgpack.Encoder().encode
-
-    def _raw_functions(self) -> RawFunctions[T]:
-        """msgspec's own decode (a text frame makes it raise) and encode."""
-        return RawFunctions(self._decode_raw, self._encode_raw, False)
 
     def decode(self, data: Data, /) -> T:
         """One binary frame as a ``T``; DecodeError keeps the frame."""

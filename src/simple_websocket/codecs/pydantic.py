@@ -31,7 +31,7 @@ from typing_extensions import TypeForm, TypeVar
 from ..exceptions import DecodeError, EncodeError
 from ..typing import Data
 from ._convert import RawFunctions
-from ._typed import JSONSchema, SchemaMode, TypedCodec, json_path
+from ._typed import JSONSchema, SchemaMode, TypedCodec, json_path, plain_class
 
 try:
     import pydantic
@@ -112,9 +112,8 @@ def _classes_of(kind: object) -> frozenset[type]:
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
         members = [_classes_of(member) for member in typing.get_args(kind)]
         return frozenset().union(*members) if all(members) else frozenset()
-    if isinstance(kind, types.GenericAlias):  # list[int]: a type on Python 3.10
-        return frozenset()
-    return frozenset({kind}) if isinstance(kind, type) else frozenset()
+    cls = plain_class(kind)
+    return frozenset() if cls is None else frozenset({cls})
 
 
 def _path_in(data: Data, loc: tuple[int | str, ...]) -> str:
