@@ -125,6 +125,25 @@ async def ours_limited_echo(scope: dict[str, object], receive: Receive, send: Se
         pass
 
 
+def metered_echo() -> Echo:
+    """Ours with metrics on: the OpenTelemetry SDK's provider, and a reader that collects after the run."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from simple_websocket import metrics
+
+    async def echo(scope: dict[str, object], receive: Receive, send: Send) -> None:
+        reader = InMemoryMetricReader()
+        metrics.enable(MeterProvider(metric_readers=[reader]))
+        try:
+            await ours_echo(scope, receive, send)
+            reader.get_metrics_data()  # what a scrape does, once
+        finally:
+            metrics.disable()
+
+    return echo
+
+
 def starlette_echo(binary: bool) -> Echo:
     """Starlette's echo of text (or binary) frames, through its typed receive/send methods."""
     from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -195,6 +214,10 @@ def contenders(binary: bool) -> dict[str, Echo]:
         "ours": ours_echo,
         "ours-limited": ours_limited_echo,
     }
+    if importlib.util.find_spec("opentelemetry.sdk") is not None:
+        echoes["ours-metrics"] = metered_echo()
+    else:
+        print("opentelemetry-sdk is not installed: metrics on are left out", file=sys.stderr)
     if importlib.util.find_spec("starlette") is not None:
         echoes["starlette"] = starlette_echo(binary)
     else:
@@ -212,6 +235,7 @@ TITLES = {
     "floor": "bare wrapper",
     "ours": "simple_websocket",
     "ours-limited": "  with max_message_size",
+    "ours-metrics": "  with metrics on",
     "starlette": "starlette",
     "original": "simple-websocket 1.1.0",
 }

@@ -10,6 +10,7 @@ from typing import cast, overload
 import anyio
 from typing_extensions import Self
 
+from . import _telemetry
 from ._asgi import ASGITransport
 from ._events import Accept, Close, Connect, Deny, Disconnect, InboundEvent
 from ._loop import on_asyncio
@@ -72,12 +73,22 @@ class WebSocketASGI(SendTurns[_ServerSend]):
     """
 
     __slots__ = (
+        "__weakref__",
         "_asgi_receive",
         "_asgi_send",
+        "_b_binary_in",
+        "_b_binary_out",
+        "_b_text_in",
+        "_b_text_out",
         "_close_info",
         "_connect_seen",
         "_held",
         "_max_size",
+        "_n_binary_in",
+        "_n_binary_out",
+        "_n_text_in",
+        "_n_text_out",
+        "_opened_at",
         "_receiving",
         "_request",
         "_rx",
@@ -101,6 +112,22 @@ class WebSocketASGI(SendTurns[_ServerSend]):
     _asgi_receive: ASGIReceive | None
     _asgi_send: _ServerSend | None
     _rx: ASGIReceive | None
+    # Set and used by the metered subclass only (_metered.py): its counts and when it opened.
+    _n_text_in: float
+    _n_binary_in: float
+    _n_text_out: float
+    _n_binary_out: float
+    _b_text_in: int
+    _b_binary_in: int
+    _b_text_out: int
+    _b_binary_out: int
+    _opened_at: float
+
+    def __new__(cls, *args: object, **kwargs: object) -> Self:
+        # With metrics on, the connection is of the metered subclass of cls (see _metered.py),
+        # so that a connection without metrics runs a message path that counts nothing.
+        metered = _telemetry.metered
+        return object.__new__(cls if metered is None else metered(cls))
 
     def __init__(
         self,
@@ -220,9 +247,14 @@ class WebSocketASGI(SendTurns[_ServerSend]):
         await self._wait_for_connect(timeout)
         offered = offered_subprotocols(self.scope.get("subprotocols"))
         chosen = next((name for name in offered if name in self._subprotocols), None)
-        await self._answer(Accept(chosen, extra))
+        try:
+            await self._answer(Accept(chosen, extra))
+        except ConnectionClosed:
+            self._handshake_ended("client_left")
+            raise
         self.subprotocol = chosen
         self._state = _OPEN
+        self._handshake_ended("accepted")
         if self._asgi_send is not None:  # arm the per-message path (see the class's comment)
             self._rx = self._rearmed()
             self._turn_park(self._asgi_send)
@@ -238,6 +270,7 @@ class WebSocketASGI(SendTurns[_ServerSend]):
         if policy.allows(self.request):
             return
         refused = OriginRefused(self.request.header("origin"))
+        self._handshake_ended("origin_refused")
         await self._answer(DENIAL)
         self._finish(refused)
         raise refused
@@ -255,6 +288,7 @@ class WebSocketASGI(SendTurns[_ServerSend]):
             raise InvalidArgument(f"HTTP status must be 100-599, got {status}")
         extra = _headers(headers)
         await self._wait_for_connect(timeout)
+        self._handshake_ended("refused")
         await self._answer(Deny(status, extra, bytes(body)))
         self._finish(ConnectionClosed(1008, f"rejected with HTTP {status}", by_peer=False))
 
@@ -272,14 +306,17 @@ class WebSocketASGI(SendTurns[_ServerSend]):
         except _PEER_GONE as exc:
             if isinstance(exc, PeerError):
                 raise
+            self._handshake_ended("client_left")
             raise self._lost(exc) from exc
         finally:
             self._receiving = False
         if deadline.cancelled_caught:
+            self._handshake_ended("timeout")
             raise HandshakeTimeout(f"the client did not ask to connect within {timeout} s")
         if isinstance(event, Connect):
             self._connect_seen = True
         elif isinstance(event, Disconnect):
+            self._handshake_ended("client_left")
             raise self._finish(ConnectionClosed(event.code, event.reason))
         else:
             raise MalformedMessage("the client sent a message before asking to connect")
@@ -511,6 +548,7 @@ class WebSocketASGI(SendTurns[_ServerSend]):
             return
         if self._state is _CONNECTING:
             await self._wait_for_connect(None)
+            self._handshake_ended("refused")
             self._finish(ConnectionClosed(code, reason, by_peer=False))
             await self._answer(Close(code, reason))
             return
@@ -524,6 +562,9 @@ class WebSocketASGI(SendTurns[_ServerSend]):
             self._turn_release()
 
     # -- the ways out ----------------------------------------------------------------------
+
+    def _handshake_ended(self, outcome: str) -> None:
+        """The handshake ended with ``outcome``; the metered subclass reports it."""
 
     def _finish(self, info: ConnectionClosed) -> ConnectionClosed:
         """Record that the connection is over and return the error to raise."""

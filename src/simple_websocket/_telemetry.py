@@ -1,0 +1,182 @@
+"""What the metrics count, as plain numbers, and who records the rest: no OpenTelemetry import here.
+
+The message path adds to ``TALLY`` (floats: ``x += 1.0`` allocates nothing, an int past 256
+does); ``metrics.enable()`` installs a ``Recorder`` for what happens once per connection or per
+fan-out event, and observable instruments that read ``TALLY`` when a reader collects. While
+``recorder`` is None (the default) nothing is counted: connections are built as plain
+WebSocketASGI and every hook below returns at once.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from ._websocket import WebSocketASGI
+
+__all__ = [
+    "TALLY",
+    "Metering",
+    "Recorder",
+    "Tally",
+    "Watched",
+    "backlogs",
+    "metered",
+    "note_fanout",
+    "reachability",
+    "recorder",
+    "watch",
+]
+
+W = TypeVar("W", bound="WebSocketASGI")
+T = TypeVar("T")
+
+
+class Tally:
+    """Counts of messages and their sizes, by direction and frame kind."""
+
+    __slots__ = (
+        "binary_in",
+        "binary_in_bytes",
+        "binary_out",
+        "binary_out_bytes",
+        "text_in",
+        "text_in_bytes",
+        "text_out",
+        "text_out_bytes",
+    )
+
+    def __init__(self) -> None:
+        self.text_in = self.binary_in = self.text_out = self.binary_out = 0.0
+        self.text_in_bytes = self.binary_in_bytes = self.text_out_bytes = self.binary_out_bytes = 0
+
+
+TALLY = Tally()
+"""The counts of connections that ended; ``totals()`` adds those of the open ones."""
+
+_counted: weakref.WeakSet[WebSocketASGI] = weakref.WeakSet()
+
+
+def count(ws: WebSocketASGI) -> None:
+    """Read ``ws``'s counts (see _metered.py) at every collection until ``uncount(ws)``."""
+    _counted.add(ws)
+
+
+def uncount(ws: WebSocketASGI) -> None:
+    """``ws`` ended: move its counts into TALLY."""
+    _counted.discard(ws)
+    _add(TALLY, ws)
+
+
+def _add(tally: Tally, ws: WebSocketASGI) -> None:
+    tally.text_in += ws._n_text_in
+    tally.binary_in += ws._n_binary_in
+    tally.text_out += ws._n_text_out
+    tally.binary_out += ws._n_binary_out
+    tally.text_in_bytes += ws._b_text_in
+    tally.binary_in_bytes += ws._b_binary_in
+    tally.text_out_bytes += ws._b_text_out
+    tally.binary_out_bytes += ws._b_binary_out
+
+
+def totals() -> Tally:
+    """Every count so far: of the connections that ended and of the open ones."""
+    result = Tally()
+    for ws in _alive(_counted):
+        _add(result, ws)
+    _add_tally(result, TALLY)
+    return result
+
+
+def _add_tally(tally: Tally, other: Tally) -> None:
+    for name in Tally.__slots__:
+        setattr(tally, name, getattr(tally, name) + getattr(other, name))
+
+
+def _alive(items: weakref.WeakSet[T]) -> list[T]:
+    # Collection may run on a reader's thread while the event loop adds and removes items: copying
+    # a set that changes size raises, and another try finds it settled.
+    for _ in range(10):
+        try:
+            return list(items)
+        except RuntimeError:
+            continue
+    return []
+
+
+class Recorder(Protocol):
+    """What the connection and the fan-out report when metrics are on (see ``metrics.enable()``)."""
+
+    def handshake(self, outcome: str) -> None:
+        """A handshake ended: accepted, refused, origin_refused, timeout or client_left."""
+
+    def opened(self) -> None:
+        """A connection was accepted."""
+
+    def closed(self, code: int, by_peer: bool, duration: float) -> None:
+        """An accepted connection ended after ``duration`` seconds."""
+
+    def send_waited(self, seconds: float) -> None:
+        """A sampled send() waited this long for its turn and for the server."""
+
+    def fanout(self, name: str, amount: int = 1, reason: str = "") -> None:
+        """A fan-out event: see ``metrics.FANOUT_EVENTS``."""
+
+    def lag(self, seconds: float) -> None:
+        """A fan-out entry reached its subscriptions this long after it was published."""
+
+
+recorder: Recorder | None = None
+"""Set by ``metrics.enable()``; None while metrics are off."""
+
+
+class Metering(Protocol):
+    def __call__(self, cls: type[W], /) -> type[W]: ...
+
+
+metered: Metering | None = None
+"""Set by ``metrics.enable()``: gives the metered subclass of a WebSocketASGI class."""
+
+
+class Watched(Protocol):
+    """What a Broker tells the metrics when they collect."""
+
+    @property
+    def reachable(self) -> bool:
+        """Whether the backend answered the last time it was asked."""
+
+    def backlogs(self) -> tuple[int, int]:
+        """The deepest backlog of its subscriptions, and all their backlogs together."""
+
+
+_watched: weakref.WeakSet[Watched] = weakref.WeakSet()
+
+
+def watch(broker: Watched) -> None:
+    """Let the metrics read ``broker`` while it lives (a Broker calls this once it runs)."""
+    _watched.add(broker)
+
+
+def _brokers() -> list[Watched]:
+    return _alive(_watched)
+
+
+def backlogs() -> tuple[int, int]:
+    """The deepest backlog of any subscription of any live Broker, and all of them together."""
+    deepest = total = 0
+    for broker in _brokers():
+        most, together = broker.backlogs()
+        deepest, total = max(deepest, most), total + together
+    return deepest, total
+
+
+def reachability() -> list[bool]:
+    """Whether each live Broker reached its backend the last time it tried."""
+    return [broker.reachable for broker in _brokers()]
+
+
+def note_fanout(name: str, amount: int = 1, reason: str = "") -> None:
+    """Report a fan-out event if metrics are on (the fan-out calls this off its per-delivery path)."""
+    if recorder is not None:
+        recorder.fanout(name, amount, reason)
