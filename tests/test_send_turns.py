@@ -22,9 +22,9 @@ Send = Callable[[str], Awaitable[None]]
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["transport", "asgi"], autouse=True)
+@pytest.fixture(params=["transport", "asgi", "asgi-metered"], autouse=True)
 def message_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every test over the general Transport path and over the ASGI per-message path."""
+    """Run every test over the general Transport path over the ASGI per-message path, and over it with metrics on."""
     monkeypatch.setattr(memory, "MESSAGE_PATH", request.param)
 
 

@@ -29,9 +29,9 @@ from .support.memory import LIMIT, Outcome, connection, opened, run_to_outcome
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["transport", "asgi", "asgi-limited"], autouse=True)
+@pytest.fixture(params=["transport", "asgi", "asgi-limited", "asgi-metered"], autouse=True)
 def message_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every test over the general Transport path, the ASGI per-message path, and ASGI with a size limit."""
+    """Run every test over the general Transport path and the ASGI per-message path: plain, size-limited, metered."""
     monkeypatch.setattr(memory, "MESSAGE_PATH", request.param)
 
 
@@ -398,7 +398,8 @@ async def test_connect_on_an_open_connection_is_malformed() -> None:
 
 async def test_repr_shows_state_and_subprotocol() -> None:
     async with opened() as pair:
-        assert repr(pair.ws) == "<WebSocketASGI open subprotocol=None>"
+        name = "MeteredWebSocketASGI" if memory.MESSAGE_PATH == "asgi-metered" else "WebSocketASGI"
+        assert repr(pair.ws) == f"<{name} open subprotocol=None>"
 
 
 # -- a server whose receive is not cancellation-safe --------------------------------------

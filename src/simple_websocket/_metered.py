@@ -28,9 +28,6 @@ W = TypeVar("W", bound=WebSocketASGI)
 
 _monotonic = time.monotonic
 
-#: One send in this many is timed, from its call to the server taking the message.
-SEND_SAMPLE = 64
-
 
 class MeteredWebSocketASGI(WebSocketASGI):
     """A WebSocketASGI that counts its messages and reports its handshake and close."""
@@ -83,8 +80,13 @@ class MeteredWebSocketASGI(WebSocketASGI):
         server_send = self._tx
         kind = type(data)
         if server_send is None or (kind is not str and kind is not bytes):
+            # Queued behind another sender, or not over ASGI: timed, to the server taking it.
+            started = _monotonic()
             await WebSocketASGI.send(self, data)
             self._count_out(data)
+            recorder = _telemetry.recorder
+            if recorder is not None:
+                recorder.send_waited(_monotonic() - started)
             return
         # WebSocketASGI.send's common case, counted (keep the two alike).
         if kind is str:

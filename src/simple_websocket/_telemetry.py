@@ -26,6 +26,7 @@ __all__ = [
     "note_fanout",
     "reachability",
     "recorder",
+    "reset",
     "watch",
 ]
 
@@ -65,8 +66,16 @@ def count(ws: WebSocketASGI) -> None:
 
 def uncount(ws: WebSocketASGI) -> None:
     """``ws`` ended: move its counts into TALLY."""
-    _counted.discard(ws)
-    _add(TALLY, ws)
+    if ws in _counted:
+        _counted.discard(ws)
+        _add(TALLY, ws)
+
+
+def reset() -> None:
+    """Count from zero: forget every count so far (metrics.enable() calls this)."""
+    _counted.clear()
+    for name in Tally.__slots__:
+        setattr(TALLY, name, type(getattr(TALLY, name))())
 
 
 def _add(tally: Tally, ws: WebSocketASGI) -> None:

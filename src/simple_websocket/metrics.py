@@ -109,7 +109,7 @@ INSTRUMENTS: tuple[Instrument, ...] = (
         "histogram",
         "s",
         (),
-        "How long does a send wait for its turn and for the server (one send in 64 is timed)?",
+        "How long do sends wait that queue behind another sender (and every send not over ASGI)?",
     ),
     Instrument(
         "websocket.fanout.published",
@@ -181,8 +181,8 @@ def enable(meter_provider: MeterProvider | None = None) -> None:
     """Record metrics into ``meter_provider`` (OpenTelemetry's global one if None) from now on.
 
     Needs the ``otel`` extra (opentelemetry-api); the application installs the SDK and a reader.
-    Connections made from now on are counted; calling it again moves the reports to the new
-    provider.
+    Connections made from now on are counted, from zero; calling it again moves the reports to
+    the new provider and counts from zero again.
     """
     from opentelemetry import metrics as otel
 
@@ -236,6 +236,7 @@ def enable(meter_provider: MeterProvider | None = None) -> None:
             meter.create_observable_counter(spec.name, [callbacks[spec.name]], spec.unit, spec.answers)
         elif spec.kind == "observable gauge":
             meter.create_observable_gauge(spec.name, [callbacks[spec.name]], spec.unit, spec.answers)
+    _telemetry.reset()
     _telemetry.recorder = recorder
     _telemetry.metered = metered_class
 

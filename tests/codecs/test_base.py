@@ -19,9 +19,9 @@ from .test_msgpack import msgpack_values
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["transport", "asgi", "asgi-limited"], autouse=True)
+@pytest.fixture(params=["transport", "asgi", "asgi-limited", "asgi-metered"], autouse=True)
 def message_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every test over the general Transport path, the ASGI per-message path, and ASGI with a size limit."""
+    """Run every test over the general Transport path and the ASGI per-message path: plain, size-limited, metered."""
     monkeypatch.setattr(memory, "MESSAGE_PATH", request.param)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -20,6 +20,9 @@ LIMIT = 5.0
 #: limit no test message reaches: receive()'s branch for size-limited connections). The
 #: ``message_path`` fixture of a test module sets it, to run each test over each of them.
 MESSAGE_PATH = "transport"
+
+#: "asgi-metered" is "asgi" with metrics on (simple_websocket.metrics): the metered copy of the
+#: per-message path.
 
 #: The max_message_size "asgi-limited" gives a connection that does not ask for one.
 GENEROUS_LIMIT = 1 << 20
@@ -48,7 +51,7 @@ async def connection(
     transport, client = memory_pair(
         scope, subprotocols=subprotocols, max_buffer=max_buffer, silent_after_disconnect=silent_after_disconnect
     )
-    with client, anyio.fail_after(LIMIT):
+    with client, anyio.fail_after(LIMIT), _metrics_if_metered():
         if MESSAGE_PATH.startswith("asgi"):
             if MESSAGE_PATH == "asgi-limited" and max_message_size is None:
                 max_message_size = GENEROUS_LIMIT
@@ -59,6 +62,24 @@ async def connection(
         else:
             ws = WebSocketASGI.from_transport(transport, server_subprotocols, max_message_size=max_message_size)
         yield Pair(ws, client, transport)
+
+
+@contextmanager
+def _metrics_if_metered() -> Iterator[None]:
+    """Metrics on, into an in-memory reader, for the block if MESSAGE_PATH asks for them."""
+    if not MESSAGE_PATH.endswith("-metered"):
+        yield
+        return
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from simple_websocket import metrics
+
+    metrics.enable(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    try:
+        yield
+    finally:
+        metrics.disable()
 
 
 def asgi_bridge(
