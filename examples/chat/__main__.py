@@ -1,16 +1,22 @@
-"""``python -m examples.chat [port] [--workers N --redis URL]``: serve the chat on 127.0.0.1 until Ctrl-C.
+"""``python -m examples.chat [port] [--workers N --redis URL] [--metrics]``: serve the chat on 127.0.0.1 until Ctrl-C.
 
 The port comes from the argument, else the PORT environment variable, else 8000. One process
 keeps the room in memory. With ``--redis``, the room lives in that Redis server, so every worker
-(``--workers``) and every other process started with the same URL serves the same room.
+(``--workers``) and every other process started with the same URL serves the same room. With
+``--metrics`` (or CHAT_METRICS=1), ``GET /metrics`` answers Prometheus with the metrics of every
+worker (through a temporary directory they share, removed on exit: see metrics.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
 
 import uvicorn
+
+from . import metrics
 
 
 def main() -> None:
@@ -29,6 +35,12 @@ def main() -> None:
         default=os.environ.get("CHAT_REDIS_URL"),
         help="share the room through this Redis server, e.g. redis://127.0.0.1:6379/0",
     )
+    parser.add_argument(
+        "--metrics",
+        action="store_true",
+        default=os.environ.get(metrics.ENABLE_ENV, "") not in ("", "0"),
+        help="serve Prometheus metrics on GET /metrics (default: on if $CHAT_METRICS is set)",
+    )
     arguments = parser.parse_args()
     if arguments.workers < 1:
         parser.error("--workers must be at least 1")
@@ -36,11 +48,24 @@ def main() -> None:
         parser.error("several workers share one room only through Redis: add --redis redis://127.0.0.1:6379/0")
     if arguments.redis:
         os.environ["CHAT_REDIS_URL"] = arguments.redis  # read by each worker when it starts
+    directory = None
+    if arguments.metrics:
+        os.environ[metrics.ENABLE_ENV] = "1"
+        if arguments.workers > 1:  # where the workers share their metrics, for a scrape of any of them
+            directory = tempfile.mkdtemp(prefix="chat-metrics-")
+            os.environ[metrics.DIRECTORY_ENV] = directory
     port: int = arguments.port
     shared = f", room in {arguments.redis}" if arguments.redis else ""
     workers = f", {arguments.workers} workers" if arguments.workers > 1 else ""
-    print(f"chat demo on http://127.0.0.1:{port} (Ctrl-C stops it){workers}{shared}", flush=True)
-    uvicorn.run("examples.chat.app:app", host="127.0.0.1", port=port, workers=arguments.workers, log_level="warning")
+    measured = f", metrics on http://127.0.0.1:{port}/metrics" if arguments.metrics else ""
+    print(f"chat demo on http://127.0.0.1:{port} (Ctrl-C stops it){workers}{shared}{measured}", flush=True)
+    try:
+        uvicorn.run(
+            "examples.chat.app:app", host="127.0.0.1", port=port, workers=arguments.workers, log_level="warning"
+        )
+    finally:
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
     print("stopped", flush=True)
 
 

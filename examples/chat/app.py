@@ -71,6 +71,7 @@ from simple_websocket import (
 from simple_websocket.codecs import CodecSocket
 from simple_websocket.fanout import Backend, Broker, MemoryBackend, Message, Position, RedisBackend
 
+from . import metrics
 from .protocol import (
     CHAT_V1,
     CHAT_V2,
@@ -204,10 +205,15 @@ class Host:
 
 
 HOST = Host(broker_from_environment)
+#: ``GET /metrics`` when the chat runs with ``--metrics`` (CHAT_METRICS=1); None otherwise.
+METRICS = metrics.from_environment()
 
 
 async def app(scope: Scope, receive: ASGIReceive, send: Send) -> None:
-    """The page at /, room statistics at /stats, the chat at /ws, its protocol at /asyncapi(.json)."""
+    """The page at /, room statistics at /stats, the chat at /ws, its protocol at /asyncapi(.json).
+
+    With ``--metrics``, Prometheus's metrics at /metrics (see metrics.py).
+    """
     if scope["type"] == "websocket":
         try:
             # Only this page's own origin (and non-browser clients, which send none) may join:
@@ -230,6 +236,8 @@ async def app(scope: Scope, receive: ASGIReceive, send: Send) -> None:
                 await respond(send, 200, content_type, body)
         elif path == "/asyncapi.json":
             await respond(send, 200, "application/json", ASYNCAPI)
+        elif path == "/metrics" and METRICS is not None:
+            await respond(send, 200, metrics.CONTENT_TYPE, await METRICS.render())
         elif path == "/stats":
             room = await HOST.get()
             try:
