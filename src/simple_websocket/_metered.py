@@ -78,25 +78,20 @@ class MeteredWebSocketASGI(WebSocketASGI):
 
     async def send(self, data: Data | bytearray | memoryview) -> None:
         server_send = self._tx
-        kind = type(data)
-        if server_send is None or (kind is not str and kind is not bytes):
-            # Queued behind another sender, or not over ASGI: timed, to the server taking it.
-            started = _monotonic()
-            await WebSocketASGI.send(self, data)
-            self._count_out(data)
-            recorder = _telemetry.recorder
-            if recorder is not None:
-                recorder.send_waited(_monotonic() - started)
-            return
+        if server_send is None:
+            return await self._send_other(data)
         # WebSocketASGI.send's common case, counted (keep the two alike).
+        kind = type(data)
         if kind is str:
             message: dict[str, object] = {"type": "websocket.send", "text": data}
             self._n_text_out += 1.0
             self._b_text_out += len(data)
-        else:
+        elif kind is bytes:
             message = {"type": "websocket.send", "bytes": data}
             self._n_binary_out += 1.0
             self._b_binary_out += len(data)
+        else:
+            return await self._send_other(data)
         self._tx = None
         try:
             await server_send(message)
@@ -107,6 +102,18 @@ class MeteredWebSocketASGI(WebSocketASGI):
                 self._tx = server_send
             else:
                 self._turn_release()
+
+    async def _send_other(self, data: Data | bytearray | memoryview) -> None:
+        """Every send but the common case: queued behind another sender, not over ASGI, bytes-like data.
+
+        Timed from the call to the server taking the message.
+        """
+        started = _monotonic()
+        await WebSocketASGI.send(self, data)
+        self._count_out(data)
+        recorder = _telemetry.recorder
+        if recorder is not None:
+            recorder.send_waited(_monotonic() - started)
 
     def _setup(
         self, transport: Transport, subprotocols: str | Sequence[str] | None, max_message_size: int | None
