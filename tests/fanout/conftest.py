@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import gc
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from simple_websocket.fanout import Backend, MemoryBackend, RedisBackend
+from simple_websocket import BrokerUnavailable
+from simple_websocket.fanout import Backend, Entry, MemoryBackend, Position, RedisBackend
 
 from ..support.redis_server import RedisServer, redis_server
 
@@ -47,3 +48,14 @@ def make_backend(request: pytest.FixtureRequest, tmp_path: Path) -> BackendFacto
     server: RedisServer = request.getfixturevalue("redis")
     namespace = f"t{tmp_path.name}"
     return lambda: RedisBackend(server.url, namespace=namespace, retention=RETENTION)
+
+
+class CutOff(MemoryBackend):
+    """A MemoryBackend whose reads fail while ``cut`` is set, as a Redis out of reach does."""
+
+    cut = False
+
+    async def read(self, cursors: Mapping[str, Position], *, timeout: float) -> Sequence[Entry]:
+        if self.cut:
+            raise BrokerUnavailable("connection refused")
+        return await super().read(cursors, timeout=timeout)

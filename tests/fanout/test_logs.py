@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 
 import anyio
 import pytest
 
-from simple_websocket import BrokerUnavailable, SlowSubscriber
-from simple_websocket.fanout import Broker, Entry, MemoryBackend, Position
+from simple_websocket import SlowSubscriber
+from simple_websocket.fanout import Broker
+
+from .conftest import CutOff
 
 pytestmark = pytest.mark.anyio
 
 LIMIT = 10.0
-
-
-class CutOff(MemoryBackend):
-    """A MemoryBackend whose reads fail while ``cut`` is set, as a Redis out of reach does."""
-
-    cut = False
-
-    async def read(self, cursors: Mapping[str, Position], *, timeout: float) -> Sequence[Entry]:
-        if self.cut:
-            raise BrokerUnavailable("connection refused")
-        return await super().read(cursors, timeout=timeout)
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:

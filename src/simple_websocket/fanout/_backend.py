@@ -59,12 +59,14 @@ class Kind(IntEnum):
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One entry of a topic's stream: a message (TEXT, BINARY) or a presence change (``payload`` is
-    the member's name)."""
+    the member's name). ``time``: when it was appended (seconds since the epoch, by the backend's
+    clock), if the backend records it; the metrics measure the fan-out's lag from it."""
 
     topic: str
     seq: int
     kind: Kind
     payload: str | bytes
+    time: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import anyio.lowlevel
 from anyio.abc import TaskGroup
 from typing_extensions import Self
 
+from .. import _telemetry
 from ..codecs import Codec
 from ..exceptions import BrokerUnavailable, InvalidArgument, InvalidData, InvalidState
 from ..typing import Data
@@ -98,6 +100,8 @@ class Broker:
         self._reading: anyio.CancelScope | None = None
         self._topics_changed = anyio.Event()
         self._alive_until = 0.0
+        self._cut_off = False  # the reader cannot reach the backend
+        self._answered = True  # the last call to the backend (publish, subscribe, heartbeat...) got an answer
 
     # -- life ------------------------------------------------------------------------------
 
@@ -110,6 +114,7 @@ class Broker:
         self._group = group
         group.start_soon(self._read_forever)
         group.start_soon(self._beat_forever)
+        _telemetry.watch(self)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -148,8 +153,11 @@ class Broker:
             left = deadline - anyio.current_time()
             try:
                 with anyio.fail_after(max(left, 0.001)):
-                    return await call()
+                    result = await call()
+                self._answered = True
+                return result
             except (BrokerUnavailable, TimeoutError) as error:
+                self._answered = False
                 if anyio.current_time() + delay >= deadline:
                     raise BrokerUnavailable(
                         f"the broker did not answer within {self.publish_timeout} s: {error}"
@@ -174,7 +182,9 @@ class Broker:
         else:
             raise InvalidData(f"publish() takes str or bytes-like data, not {type(data).__name__}")
         key = f"{self.owner}:{next(self._keys)}"
-        return await self._retry(lambda: self.backend.append(topic, kind, payload, key=key))
+        position = await self._retry(lambda: self.backend.append(topic, kind, payload, key=key))
+        _telemetry.note_fanout("published")
+        return position
 
     # -- subscribe -------------------------------------------------------------------------
 
@@ -277,6 +287,8 @@ class Broker:
         except BaseException:
             self._unregister(sub)
             raise
+        if since:
+            _telemetry.note_fanout("resumes", reason="recovered" if sub.recovered else "not_recovered")
 
     async def _resume(self, sub: Subscription[object], name: str, since: Position, start: Position) -> None:
         """Queue the events of ``name`` after ``since`` up to ``start`` (where live events begin),
@@ -310,6 +322,7 @@ class Broker:
         if gap is not None:
             sub.prepend([gap])
             sub.recovered = False
+            _telemetry.note_fanout("gaps", reason=gap.cause)
         elif sub.recovered is None:
             sub.recovered = True
 
@@ -461,8 +474,9 @@ class Broker:
                 try:
                     await self._keep_alive()
                     await self.backend.reap({*self._topics, *self._own})
+                    self._answered = True
                 except BrokerUnavailable:
-                    pass  # the next beat tries again
+                    self._answered = False  # the next beat tries again
             await anyio.sleep(period)
 
     # -- the reader ------------------------------------------------------------------------
@@ -488,13 +502,15 @@ class Broker:
                             ", ".join(sorted(self._topics)),
                             error,
                         )
-                    cut_off = True
+                    cut_off = self._cut_off = True
                     await anyio.sleep(delay)
                     delay = min(delay * 2, _BACKOFF_MAX)
                     continue
                 if cut_off:
                     _log.warning("the broker answers again: reading %s resumed", ", ".join(sorted(self._topics)))
-                cut_off, delay = False, _BACKOFF_FIRST
+                    _telemetry.note_fanout("broker.reconnects")
+                cut_off = self._cut_off = False
+                delay = _BACKOFF_FIRST
                 for entry in entries:
                     if self._dispatch(entry) and len(entries) > 1:
                         # A backlog is half full: let the subscribers drain theirs before the next
@@ -510,7 +526,7 @@ class Broker:
             if head.epoch != topic.epoch:  # the backend lost the topic's data: its numbering starts again
                 _log.warning("the broker lost the data of %s: its subscribers get a Gap (reset)", name)
                 topic.cursor, topic.members, topic.epoch = 0, frozenset(), head.epoch
-                self._fan(topic, Gap(name, None, "reset", trusted(0, head.epoch)))
+                self._fan_gap(topic, Gap(name, None, "reset", trusted(0, head.epoch)))
                 self._alive_until = 0.0  # the members this process had there are gone too
 
     def _dispatch(self, entry: Entry) -> bool:
@@ -521,7 +537,7 @@ class Broker:
         crowded = False
         if entry.seq != topic.cursor + 1:
             gap = Gap(entry.topic, entry.seq - topic.cursor - 1, "retention", trusted(entry.seq - 1, topic.epoch))
-            crowded = self._fan(topic, gap)
+            crowded = self._fan_gap(topic, gap)
         topic.cursor = entry.seq
         kind = entry.kind
         if kind is Kind.TEXT or kind is Kind.BINARY:
@@ -536,7 +552,14 @@ class Broker:
                 topic.members = topic.members - {member}
                 if kind is Kind.LOST and member in self._own.get(entry.topic, ()):
                     self._alive_until = 0.0  # taken for dead while still here: the next beat rejoins
+        recorder = _telemetry.recorder
+        if recorder is not None:  # the one check per entry while metrics are off
+            _note_dispatch(recorder, entry, _offered(topic, event))
         return self._fan(topic, event) or crowded
+
+    def _fan_gap(self, topic: _Topic, gap: Gap) -> bool:
+        _telemetry.note_fanout("gaps", _offered(topic, gap), gap.cause)
+        return self._fan(topic, gap)
 
     def _fan(self, topic: _Topic, event: Event[Data]) -> bool:
         item = (event, topic.members)
@@ -551,6 +574,41 @@ class Broker:
         for sub in ended:
             self._unregister(sub)
         return crowded
+
+    # -- what the metrics read (see _telemetry.Watched) -----------------------------------------
+
+    @property
+    def reachable(self) -> bool:
+        """Whether the backend answered this Broker's reader and its last call (True once it stopped)."""
+        return self._group is None or (not self._cut_off and self._answered)
+
+    def backlogs(self) -> tuple[int, int]:
+        """The deepest backlog of this process's subscriptions, and all of them together.
+
+        Called when the metrics collect, maybe on another thread: it reads copies and never awaits.
+        """
+        subs: set[Subscription[object]] = set()
+        for _ in range(10):
+            try:  # copies: a dict that changes size while it is iterated raises, and another try finds it settled
+                subs = {sub for topic in list(self._topics.values()) for sub in list(topic.subscribers)}
+                break
+            except RuntimeError:
+                continue
+        sizes = [sub.waiting for sub in subs]
+        return max(sizes, default=0), sum(sizes)
+
+
+def _offered(topic: _Topic, event: Event[Data]) -> int:
+    """How many of the topic's subscriptions ``_fan`` offers ``event`` to."""
+    had = sum(1 for since in topic.skipping.values() if since.covers(event.position))
+    return len(topic.subscribers) - had
+
+
+def _note_dispatch(recorder: _telemetry.Recorder, entry: Entry, offered: int) -> None:
+    """Report an entry handed to ``offered`` subscriptions, and how long after its publish."""
+    recorder.fanout("delivered", offered)
+    if entry.time is not None:
+        recorder.lag(max(0.0, time.time() - entry.time))
 
 
 def _receiving(topic: _Topic, event: Event[Data]) -> list[Subscription[object]]:

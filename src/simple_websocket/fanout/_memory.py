@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
@@ -63,7 +64,7 @@ class MemoryBackend:
     def _append(self, topic: str, kind: Kind, payload: str | bytes) -> int:
         stream = self._stream(topic)
         stream.seq += 1
-        stream.entries.append(Entry(topic, stream.seq, kind, payload))
+        stream.entries.append(Entry(topic, stream.seq, kind, payload, time.time()))
         appended = self._appended
         if appended is not None:
             self._appended = None

@@ -26,7 +26,8 @@ __all__ = ["RedisBackend"]
 # digest). Entries are appended with an explicit id "<seq>-0", seq coming from the counter in the
 # same atomic step: ids are 1, 2, 3... so a reader tells a gap from the numbers alone. The epoch is
 # set when the topic's data is created (by its first entry or the first look at it): a Redis that
-# lost its data gets a new epoch, which readers notice.
+# lost its data gets a new epoch, which readers notice. Each entry has fields k (its Kind), d (its
+# payload) and t (Redis's clock when it was appended, "<seconds>.<microseconds>": the fan-out's lag).
 _TOPIC = """
 local function epoch()
   local now = redis.call('TIME')
@@ -35,7 +36,9 @@ end
 local function add(retention, kind, data)
   local seq = redis.call('INCR', KEYS[2])
   if seq == 1 then epoch() end
-  redis.call('XADD', KEYS[1], 'MAXLEN', retention, seq .. '-0', 'k', kind, 'd', data)
+  local now = redis.call('TIME')
+  local t = now[1] .. '.' .. string.format('%06d', now[2])
+  redis.call('XADD', KEYS[1], 'MAXLEN', retention, seq .. '-0', 'k', kind, 'd', data, 't', t)
   return seq
 end
 """
@@ -428,9 +431,13 @@ def _text(value: object) -> str:
 
 
 def _entry(topic: str, identifier: object, fields: Mapping[str | bytes, str | bytes]) -> Entry:
-    """An entry as the scripts wrote it: fields ``k`` (its Kind) and ``d`` (its payload)."""
+    """An entry as the scripts wrote it: fields ``k`` (its Kind), ``d`` (its payload) and ``t`` (when
+    it was appended; absent from entries of earlier versions)."""
     seq = int(_text(identifier).partition("-")[0])
     kind = Kind(int(fields[b"k"]))
     data = fields[b"d"]
     raw = data if isinstance(data, bytes) else data.encode()
-    return Entry(topic, seq, kind, raw if kind is Kind.BINARY else raw.decode())
+    appended = fields.get(b"t")
+    return Entry(
+        topic, seq, kind, raw if kind is Kind.BINARY else raw.decode(), None if appended is None else float(appended)
+    )

@@ -11,6 +11,7 @@ from typing import Generic, Literal, Protocol, TypeAlias
 import anyio
 from typing_extensions import Self, TypeVar
 
+from .. import _telemetry
 from .._loop import on_asyncio
 from ..exceptions import InvalidArgument, SlowSubscriber
 from ..typing import Data
@@ -166,6 +167,7 @@ class Subscription(Generic[T_co]):
                     ", ".join(sorted(self.topics)),
                     self.max_backlog,
                 )
+                _telemetry.note_fanout("slow_subscribers")
                 if self._overflow_seen is not None:
                     self._overflow_seen.set()
                 return -1
@@ -190,6 +192,11 @@ class Subscription(Generic[T_co]):
                 waiter.set_result(None)
 
     # -- the subscriber's side -----------------------------------------------------------------
+
+    @property
+    def waiting(self) -> int:
+        """How many events wait to be read (at most ``max_backlog``), besides those of ``replayed``."""
+        return len(self._backlog)
 
     @property
     def overflowed(self) -> bool:
@@ -248,6 +255,7 @@ class Subscription(Generic[T_co]):
                 count, position = self._dropped.pop(topic)
                 gap = Gap(topic, count, "overflow", position)
                 self._seen[topic] = (gap, self.members(topic))
+                _telemetry.note_fanout("gaps", reason="overflow")
                 return gap
             if self._backlog:
                 item = self._backlog.popleft()
