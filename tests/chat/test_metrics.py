@@ -30,6 +30,8 @@ from ..support.servers import HOST, LOGS, ROOT, free_port, stop
 #: The Prometheus names of simple_websocket's instruments, as the OpenTelemetry exporter writes them.
 ACTIVE = "websocket_server_active_connections"
 RECEIVED = "websocket_server_received_messages_total"
+PUBLISHED = "websocket_fanout_published_total"
+REACHABLE = "websocket_fanout_broker_reachable"
 LIMIT = 30.0
 #: Messages each client says in the Prometheus test.
 SAYS = 3
@@ -225,11 +227,14 @@ async def test_prometheus_scrapes_every_workers_metrics(redis: RedisServer, tmp_
 
             def scraped() -> bool:
                 return (
-                    prometheus.value(f"sum({ACTIVE})") == len(clients) and prometheus.value(f"sum({RECEIVED})") == sent
+                    prometheus.value(f"sum({ACTIVE})") == len(clients)
+                    and prometheus.value(f"sum({RECEIVED})") == sent
+                    and prometheus.value(f"sum({PUBLISHED})") == len(clients) * SAYS  # each message said, once
                 )
 
-            await eventually(scraped, f"{len(clients)} connections and {sent} messages received in Prometheus")
+            await eventually(scraped, f"{len(clients)} connections, {sent} messages received in Prometheus")
             assert prometheus.targets_up()
+            assert prometheus.value(f"min({REACHABLE})") == 1.0
             assert {labels["worker"] for labels, value in prometheus.query(f"{ACTIVE} > 0")} == seen
         finally:
             for client in clients:
