@@ -7,7 +7,7 @@ import pytest
 
 from simple_websocket import BrokerUnavailable
 from simple_websocket.fanout import RedisBackend
-from simple_websocket.fanout._resp import RespAddress, RespConnection, RespError, _command, _Incomplete, _parse
+from simple_websocket.fanout._resp import RespAddress, RespConnection, RespError, _command, _Incomplete, _parse, _Scan
 
 from ..support.redis_server import RedisServer
 
@@ -51,6 +51,20 @@ def test_replies_are_parsed_whole_or_not_at_all() -> None:
     assert _parse(b"*-1\r\n", 0) == (None, 5)
     with pytest.raises(RespError, match="not a RESP2 reply"):
         _parse(b"%1\r\n", 0)
+
+
+@pytest.mark.parametrize("step", [1, 3, 7, 1000])
+def test_a_reply_is_known_whole_as_soon_as_it_is_and_scanned_once(step: int) -> None:
+    reply = b"*4\r\n$5\r\nhel\r\n\r\n:42\r\n*2\r\n$-1\r\n*0\r\n*-1\r\n+OK\r\n"
+    whole = reply.index(b"+OK")
+    scan = _Scan()
+    for cut in range(step, len(reply) + step, step):
+        buffer = reply[:cut]
+        assert scan.complete(buffer) == (len(buffer) >= whole), cut
+        assert scan.position <= len(buffer)
+        if len(buffer) >= whole:
+            assert _parse(buffer, 0) == ([b"hel\r\n", 42, [None, []], None], whole)
+            break
 
 
 def test_commands_are_arrays_of_bulk_strings() -> None:

@@ -264,14 +264,23 @@ class RespConnection:
             self._busy = False
 
     async def _reply(self) -> Reply:
+        # Most replies are whole in the first chunk: parsed at once. A longer one is then scanned
+        # chunk by chunk, each once, and parsed when it is whole (parsing it again from its first
+        # byte at every chunk would cost in the square of its length).
+        scan: _Scan | None = None
         while True:
             buffer = self._buffer
             if buffer:
-                try:
+                if scan is None:
+                    try:
+                        reply, end = _parse(buffer, 0)
+                    except _Incomplete:
+                        scan = _Scan()
+                    else:
+                        self._buffer = buffer[end:]
+                        return reply
+                if scan.complete(buffer):
                     reply, end = _parse(buffer, 0)
-                except _Incomplete:
-                    pass
-                else:
                     self._buffer = buffer[end:]
                     return reply
             stream = self._stream
@@ -297,6 +306,42 @@ def _command(args: Sequence[Arg]) -> bytes:
         raw = arg.encode() if isinstance(arg, str) else b"%d" % arg if isinstance(arg, int) else arg
         parts.append(b"$%d\r\n%b\r\n" % (len(raw), raw))
     return b"".join(parts)
+
+
+class _Scan:
+    """Whether a buffer holds a whole reply yet, going on from where the last look stopped."""
+
+    __slots__ = ("pending", "position")
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.pending = [1]  # items still to come, per array open at ``position`` (the reply itself first)
+
+    def complete(self, buffer: bytes) -> bool:
+        position, pending = self.position, self.pending
+        while pending:
+            if pending[-1] == 0:
+                pending.pop()
+                continue
+            end = buffer.find(b"\r\n", position)
+            if end < 0:
+                break
+            kind = buffer[position]
+            after = end + 2
+            if kind == 36:  # $: a bulk string's body follows its length (none for $-1, null)
+                size = int(buffer[position + 1 : end])
+                if size >= 0:
+                    after += size + 2
+                    if len(buffer) < after:
+                        break
+            pending[-1] -= 1
+            if kind == 42:  # *: its items follow (none for *0 and *-1)
+                count = int(buffer[position + 1 : end])
+                if count > 0:
+                    pending.append(count)
+            position = after
+        self.position = position
+        return not pending
 
 
 def _parse(buffer: bytes, start: int) -> tuple[Reply, int]:
