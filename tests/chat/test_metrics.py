@@ -19,10 +19,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from examples.chat.metrics import STALE, Exposition, merge
+from examples.chat.metrics import DIRECTORY_ENV, STALE, Exposition, merge
 
 from ..support.chat_clients import Chatter, is_message, join
-from ..support.chat_processes import _wait_for_page, chat_process
+from ..support.chat_processes import _wait_for_page, chat_process, children
 from ..support.prometheus import Prometheus, prometheus_server
 from ..support.redis_server import RedisServer, redis_server
 from ..support.servers import HOST, LOGS, ROOT, free_port, stop
@@ -190,6 +190,28 @@ def workers_with_connections(port: int) -> set[str]:
     return set() if active is None else {s.labels["worker"] for s in active.samples if s.value > 0}
 
 
+def is_worker(pid: int) -> bool:
+    """Whether a child of uvicorn's supervisor is a worker (multiprocessing also starts a resource tracker)."""
+    return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+async def workers_of(pid: int, count: int) -> set[str]:
+    """The PIDs of the chat's ``count`` workers, once they are all started (within LIMIT seconds)."""
+    with anyio.fail_after(LIMIT):
+        while len(found := {str(child) for child in children(pid) if is_worker(child)}) < count:
+            await anyio.sleep(0.05)
+    return found
+
+
+def shared_directory(pid: int) -> Path:
+    """The directory a worker shares its metrics through: its CHAT_METRICS_DIR."""
+    for variable in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        name, _, value = variable.decode().partition("=")
+        if name == DIRECTORY_ENV:
+            return Path(value)
+    raise AssertionError(f"worker {pid} has no {DIRECTORY_ENV}")
+
+
 def sent_by(client: Chatter) -> int:
     """Messages a client sent: its join, what it said, and an acknowledgement every ``ack_every`` events read."""
     return 1 + SAYS + client.received // client.ack_every
@@ -203,6 +225,8 @@ async def test_prometheus_scrapes_every_workers_metrics(redis: RedisServer, tmp_
         chat_process(redis=redis.url, workers=2, env=env) as chat,
         prometheus_server(tmp_path, [f"{HOST}:{chat.port}"]) as prometheus,
     ):
+        workers = await workers_of(chat.process.pid, 2)
+        directory = shared_directory(int(min(workers)))
         clients: list[Chatter] = []
         try:
             with anyio.fail_after(LIMIT):
@@ -216,7 +240,8 @@ async def test_prometheus_scrapes_every_workers_metrics(redis: RedisServer, tmp_
                         if len(seen) == 2:
                             break
                         await anyio.sleep(0.2)  # the other worker's file is up to a second old
-                assert len(seen) == 2, f"{len(clients)} connections, all on one worker"
+                assert seen == workers, f"{len(clients)} connections, all on one worker"
+                assert {file.stem for file in directory.glob("*.prom")} == workers  # one file per worker
                 for index, client in enumerate(clients):
                     for number in range(SAYS):
                         await client.say(f"{index}:{number}")
@@ -241,6 +266,7 @@ async def test_prometheus_scrapes_every_workers_metrics(redis: RedisServer, tmp_
                 await client.close()
 
         await eventually(lambda: gone(prometheus), "no connections left in Prometheus")
+    assert not directory.exists()  # removed when the server stopped
 
 
 def gone(prometheus: Prometheus) -> bool:
