@@ -20,7 +20,7 @@ from .. import _telemetry
 from ..codecs import Codec
 from ..exceptions import BrokerUnavailable, InvalidArgument, InvalidData, InvalidState
 from ..typing import Data
-from ._backend import Backend, Entry, Kind
+from ._backend import Backend, Entry, Kind, Stamped
 from ._events import Event, Gap, Joined, Left, Message
 from ._memory import MemoryBackend
 from ._position import Position, trusted
@@ -183,7 +183,8 @@ class Broker:
             raise InvalidData(f"publish() takes str or bytes-like data, not {type(data).__name__}")
         key = f"{self.owner}:{next(self._keys)}"
         position = await self._retry(lambda: self.backend.append(topic, kind, payload, key=key))
-        _telemetry.note_fanout("published")
+        if _telemetry.recorder is not None:  # checked here too: a call per publish costs while metrics are off
+            _telemetry.note_fanout("published")
         return position
 
     # -- subscribe -------------------------------------------------------------------------
@@ -607,7 +608,7 @@ def _offered(topic: _Topic, event: Event[Data]) -> int:
 def _note_dispatch(recorder: _telemetry.Recorder, entry: Entry, offered: int) -> None:
     """Report an entry handed to ``offered`` subscriptions, and how long after its publish."""
     recorder.fanout("delivered", offered)
-    if entry.time is not None:
+    if isinstance(entry, Stamped):
         recorder.lag(max(0.0, time.time() - entry.time))
 
 

@@ -11,8 +11,9 @@ import anyio
 import anyio.lowlevel
 from typing_extensions import Self
 
+from .. import _telemetry
 from ..exceptions import BrokerUnavailable, InvalidArgument
-from ._backend import Entry, Head, Kind
+from ._backend import Entry, Head, Kind, Stamped
 from ._position import Position, trusted
 
 __all__ = ["MemoryBackend"]
@@ -64,7 +65,10 @@ class MemoryBackend:
     def _append(self, topic: str, kind: Kind, payload: str | bytes) -> int:
         stream = self._stream(topic)
         stream.seq += 1
-        stream.entries.append(Entry(topic, stream.seq, kind, payload, time.time()))
+        if _telemetry.recorder is None:
+            stream.entries.append(Entry(topic, stream.seq, kind, payload))
+        else:
+            stream.entries.append(Stamped(topic, stream.seq, kind, payload, time.time()))
         appended = self._appended
         if appended is not None:
             self._appended = None

@@ -12,7 +12,7 @@ import anyio
 from typing_extensions import Self
 
 from ..exceptions import BrokerUnavailable, InvalidArgument
-from ._backend import Entry, Head, Kind
+from ._backend import Entry, Head, Kind, Stamped
 from ._position import Position, trusted
 from ._resp import Reply, RespAddress, RespConnection, RespError
 
@@ -437,7 +437,6 @@ def _entry(topic: str, identifier: object, fields: Mapping[str | bytes, str | by
     kind = Kind(int(fields[b"k"]))
     data = fields[b"d"]
     raw = data if isinstance(data, bytes) else data.encode()
+    payload = raw if kind is Kind.BINARY else raw.decode()
     appended = fields.get(b"t")
-    return Entry(
-        topic, seq, kind, raw if kind is Kind.BINARY else raw.decode(), None if appended is None else float(appended)
-    )
+    return Entry(topic, seq, kind, payload) if appended is None else Stamped(topic, seq, kind, payload, float(appended))
