@@ -22,6 +22,7 @@ PUBLIC_MODULES = [
     "simple_websocket.codecs.pydantic",
     "simple_websocket.exceptions",
     "simple_websocket.fanout",
+    "simple_websocket.metrics",
     "simple_websocket.testing",
     "simple_websocket.typing",
 ]
@@ -40,7 +41,7 @@ def test_all_names_exist_and_are_sorted(module: str) -> None:
 
 def test_all_covers_every_public_name() -> None:
     public = {name for name in vars(simple_websocket) if not name.startswith("_")}
-    submodules = {"exceptions", "typing", "testing", "codecs", "fanout", "asyncapi", "annotations"}
+    submodules = {"exceptions", "typing", "testing", "codecs", "fanout", "asyncapi", "metrics", "annotations"}
     assert public - submodules == set(simple_websocket.__all__)
 
 
