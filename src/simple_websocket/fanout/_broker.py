@@ -509,8 +509,8 @@ class Broker:
             head = await self.backend.head(name)
             if head.epoch != topic.epoch:  # the backend lost the topic's data: its numbering starts again
                 _log.warning("the broker lost the data of %s: its subscribers get a Gap (reset)", name)
-                topic.cursor, topic.members, topic.epoch = 0, frozenset(), head.epoch
-                self._fan(topic, Gap(name, None, "reset", trusted(0, head.epoch)))
+                topic.cursor, topic.members, topic.epoch = head.start, head.members, head.epoch
+                self._fan(topic, Gap(name, None, "reset", trusted(head.start, head.epoch)))
                 self._alive_until = 0.0  # the members this process had there are gone too
 
     def _dispatch(self, entry: Entry) -> bool:
