@@ -149,6 +149,12 @@ class RedisCluster:
                 found.append(int(fields[1].split("@")[0].rpartition(":")[2]))
         return found
 
+    def replica_of(self, master: int) -> int:
+        """The port of ``master``'s replica."""
+        lines = [line.split() for line in cli(master, "CLUSTER", "NODES").splitlines()]
+        master_id = next(fields[0] for fields in lines if "myself" in fields[2])
+        return next(int(fields[1].split("@")[0].rpartition(":")[2]) for fields in lines if fields[3] == master_id)
+
     def replica_ports(self) -> list[int]:
         masters = set(self.masters())
         return [node.port for node in self.nodes if node.process is not None and node.port not in masters]
