@@ -37,6 +37,8 @@ __all__ = ["RedisClusterBackend"]
 
 #: Hash slots of a Redis Cluster.
 _SLOTS = 16384
+#: How long the blocking reads woken with CLIENT UNBLOCK may take to return before they are cancelled.
+_UNBLOCK_GRACE = 0.05
 #: Redirections (MOVED, ASK) one call follows before it gives up for this attempt.
 _REDIRECTS = 5
 
@@ -70,6 +72,7 @@ class RedisClusterBackend(RedisBackend):
         self._stale = True  # the slot map must be read before the next call
         self._held: dict[str, set[str]] = {}  # owner -> topics it has members in (its liveness lives there)
         self._alive: dict[str, float] = {}  # owner -> until when it is known alive (anyio's clock)
+        self._client_ids: dict[tuple[Purpose, RespAddress], tuple[RespConnection, int]] = {}
 
     @staticmethod
     def _parse(url: str) -> RespAddress | None:
@@ -205,6 +208,7 @@ class RedisClusterBackend(RedisBackend):
     async def read(self, cursors: Mapping[str, Position], *, timeout: float) -> Sequence[Entry]:
         for purpose, address in [key for key in self._connections if key[0][0] == "wait"]:
             if purpose[1] not in cursors:  # a topic no longer read: its blocking connection goes
+                self._client_ids.pop((purpose, address), None)
                 await self._connections.pop((purpose, address)).aclose()
         keys = {topic: self._keys(topic) for topic in cursors}
         with self._answering(wait=timeout):
@@ -247,21 +251,59 @@ class RedisClusterBackend(RedisBackend):
     async def _waits(
         self, cursors: Mapping[str, Position], keys: Mapping[str, list[str]], timeout: float
     ) -> dict[str, tuple[Reply, Reply]]:
+        """One blocking XREAD per topic, each on its own connection, until the first has entries.
+
+        The others are then woken with CLIENT UNBLOCK (their XREAD replies nil at once and the
+        connection stays open for the next read); one not yet blocked when that came is cancelled
+        after ``_UNBLOCK_GRACE`` (its connection closed).
+        """
         found: dict[str, tuple[Reply, Reply]] = {}
+        blocked: dict[str, tuple[RespAddress, int]] = {}  # topic -> its connection's master and client id
+        pending = set(cursors)
+        all_back = anyio.Event()
         with anyio.CancelScope() as scope:
 
             async def wait(topic: str) -> None:
+                slot = _slot(keys[topic][0])
+                address = await self._master(slot)
+                blocked[topic] = (address, await self._client_id(("wait", topic), address))
                 commands: list[list[Arg]] = [
                     xread_command([(keys[topic][0], cursors[topic])], timeout),
                     ["GET", keys[topic][3]],
                 ]
-                replies = await self._on_slot(_slot(keys[topic][0]), commands, ("wait", topic))
+                try:
+                    replies = await self._on_slot(slot, commands, ("wait", topic))
+                finally:
+                    blocked.pop(topic, None)
+                    pending.discard(topic)
+                    if not pending:
+                        all_back.set()
                 found[topic] = _read_reply(*replies)
-                if found[topic][0] is not None:
-                    scope.cancel()  # the others' replies come with the next read
+                if found[topic][0] is not None and blocked and not scope.cancel_called:
+                    others = list(blocked.values())
+                    blocked.clear()  # woken once
+                    await self._unblock(others)
+                    with anyio.move_on_after(_UNBLOCK_GRACE):
+                        await all_back.wait()
+                    scope.cancel()
 
             await _all([partial(wait, topic) for topic in cursors])
         return found
+
+    async def _client_id(self, purpose: Purpose, address: RespAddress) -> int:
+        """The client id of the connection for ``purpose`` to ``address`` (opened if it is not open)."""
+        connection = await self._connection(purpose, address)
+        known = self._client_ids.get((purpose, address))
+        if known is None or known[0] is not connection:
+            known = self._client_ids[purpose, address] = (connection, _int(await connection.call("CLIENT", "ID")))
+        return known[1]
+
+    async def _unblock(self, blocked: list[tuple[RespAddress, int]]) -> None:
+        by_master: dict[RespAddress, list[list[Arg]]] = {}
+        for address, client in blocked:
+            by_master.setdefault(address, []).append(["CLIENT", "UNBLOCK", client])
+        for address, commands in by_master.items():
+            await self._run(("read", ""), address, commands, False)
 
     def _live_ms(self, owner: str) -> int:
         return max(0, math.ceil((self._alive.get(owner, 0.0) - anyio.current_time()) * 1000))
