@@ -69,6 +69,54 @@ async def test_a_dead_process_members_are_reaped_on_a_cluster(redis_cluster: Red
     assert members == frozenset({"alive"})
 
 
+async def test_a_topic_moved_to_another_master_while_in_use(redis_cluster: RedisCluster, anyio_backend: str) -> None:
+    """Resharding: the topic's slot migrates key by key (ASK), then moves (MOVED) while a process
+    publishes and another reads. Nothing is lost; the new master starts a new epoch (one reset Gap)."""
+    topic = f"moving-{anyio_backend}"
+    backend = RedisClusterBackend(redis_cluster.url, namespace="move")
+    published: dict[str, Position] = {}
+    events: list[Event[object]] = []
+    async with (
+        Broker(backend, publish_timeout=20) as publisher,
+        Broker(RedisClusterBackend(redis_cluster.url, namespace="move")) as reader,
+        reader.subscribe(topic, max_backlog=1000) as sub,
+    ):
+        published["m0"] = await publisher.publish(topic, "m0")
+        source = backend.master_of(topic)
+        assert source is not None
+        target = next(port for port in redis_cluster.masters() if port != source.port)
+        slot = int(cli(source.port, "CLUSTER", "KEYSLOT", backend._keys(topic)[0]))
+
+        async def publish_all() -> None:
+            for i in range(1, 120):
+                published[f"m{i}"] = await publisher.publish(topic, f"m{i}")
+                await anyio.sleep(0.005)
+
+        with anyio.fail_after(LIMIT):
+            async with anyio.create_task_group() as group:
+                group.start_soon(publish_all)
+                await anyio.sleep(0.1)
+                await anyio.to_thread.run_sync(lambda: redis_cluster.move_slot(slot, target, pause=0.05))
+            await publisher.publish(topic, "end")
+            await read_until_data(sub, "end", events)
+        moved = backend.master_of(topic)
+    data = [str(event.data) for event in events if isinstance(event, Message) and event.data != "end"]
+    gaps = [(event.missed, event.cause) for event in events if isinstance(event, Gap)]
+    missed = set(published) - set(data)
+    record(
+        f"fanout-cluster-resharding-{anyio_backend}.txt",
+        f"a topic's slot moved to another master while in use: published {len(published)}, delivered "
+        f"{len(data)} (twice: {len(data) - len(set(data))}), missed {len(missed)}, gaps {gaps}\n",
+    )
+    assert moved is not None and moved.port == target
+    assert len(data) == len(set(data)), "a message delivered twice"
+    assert not missed or gaps, f"missed {sorted(missed)} without a Gap"
+    assert all(cause == "reset" for _, cause in gaps)
+    for event in events:  # where its publisher was told, in whichever epoch
+        if isinstance(event, Message) and event.data in published:
+            assert published[str(event.data)] == event.position
+
+
 # -- failover --------------------------------------------------------------------------------
 
 PER_PUBLISHER = 150

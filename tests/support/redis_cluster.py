@@ -155,6 +155,27 @@ class RedisCluster:
         master_id = next(fields[0] for fields in lines if "myself" in fields[2])
         return next(int(fields[1].split("@")[0].rpartition(":")[2]) for fields in lines if fields[3] == master_id)
 
+    def node_id(self, port: int) -> str:
+        return cli(port, "CLUSTER", "MYID").strip()
+
+    def move_slot(self, slot: int, target: int, pause: float = 0.0) -> None:
+        """Move ``slot`` to the master on port ``target``, as ``redis-cli --cluster reshard`` does:
+        importing and migrating, its keys MIGRATEd in batches of 2 (``pause`` seconds between
+        them: the slot is half moved meanwhile, and clients get ASK), then the owner changed on
+        every master (clients get MOVED)."""
+        source = next(port for port in self.masters() if _serves(cli(port, "CLUSTER", "NODES"), port, slot))
+        source_id, target_id = self.node_id(source), self.node_id(target)
+        cli(target, "CLUSTER", "SETSLOT", str(slot), "IMPORTING", source_id)
+        cli(source, "CLUSTER", "SETSLOT", str(slot), "MIGRATING", target_id)
+        for _ in range(1000):
+            keys = cli(source, "CLUSTER", "GETKEYSINSLOT", str(slot), "2").split()
+            if not keys:
+                break
+            cli(source, "MIGRATE", "127.0.0.1", str(target), "", "0", "5000", "KEYS", *keys)
+            time.sleep(pause)
+        for port in self.masters():
+            cli(port, "CLUSTER", "SETSLOT", str(slot), "NODE", target_id)
+
     def replica_ports(self) -> list[int]:
         masters = set(self.masters())
         return [node.port for node in self.nodes if node.process is not None and node.port not in masters]
@@ -177,3 +198,16 @@ def redis_cluster(directory: Path) -> Iterator[RedisCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+def _serves(nodes: str, port: int, slot: int) -> bool:
+    """Whether the node on ``port`` serves ``slot``, per a CLUSTER NODES listing."""
+    for line in nodes.splitlines():
+        fields = line.split()
+        if f":{port}@" not in fields[1]:
+            continue
+        for part in fields[8:]:
+            start, _, end = part.partition("-")
+            if start.isdigit() and int(start) <= slot <= int(end or start):
+                return True
+    return False
