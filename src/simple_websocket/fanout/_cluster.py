@@ -201,7 +201,7 @@ class RedisClusterBackend(RedisBackend):
 
     async def append(self, topic: str, kind: Kind, payload: str | bytes, *, key: str) -> Position:
         keys, args = self._append_args(topic, kind, payload, key)
-        with self._answering():
+        with self._answering(wait=self._waits_for_replicas()):
             replies = await self._on_slot(_slot(keys[0]), self._append_commands(keys, args), ("append", ""), load=True)
         return self._appended(replies)
 

@@ -349,6 +349,11 @@ class RedisBackend:
             commands.append(["WAIT", self.replicas, max(1, math.ceil(self.timeout * 1000))])
         return commands
 
+    def _waits_for_replicas(self) -> float:
+        """How long an append may wait for replicas besides ``timeout``: its WAIT, and a second
+        one when the first went with an EVALSHA that found no script (NOSCRIPT)."""
+        return 2 * self.timeout if self.replicas else 0.0
+
     def _appended(self, replies: Sequence[object]) -> Position:
         """The position an append's replies name; BrokerUnavailable for a refusal or too few replicas."""
         reply = replies[0]
@@ -385,9 +390,10 @@ class RedisBackend:
         if self._address is None:
             reply = await self._script("append", keys, args)
             return self._appended([reply if isinstance(reply, list) else None])
-        with self._answering():
+        with self._answering(wait=self._waits_for_replicas()):
             appender = await self._plain(self._address, reader=False)
-            return self._appended(await self._loaded(appender, self._append_commands(keys, args)))
+            replies = await self._loaded(appender, self._append_commands(keys, args))
+        return self._appended(replies)
 
     async def _loaded(self, connection: RespConnection, commands: list[list[Arg]]) -> list[Reply]:
         """Run ``commands`` (an append's), loading the script where Redis does not have it yet."""
