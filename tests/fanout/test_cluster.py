@@ -18,7 +18,17 @@ import anyio.to_thread
 import pytest
 
 from simple_websocket import BrokerUnavailable, InvalidArgument
-from simple_websocket.fanout import Broker, Event, Gap, Left, Message, Position, RedisClusterBackend, Subscription
+from simple_websocket.fanout import (
+    Broker,
+    Event,
+    Gap,
+    Kind,
+    Left,
+    Message,
+    Position,
+    RedisClusterBackend,
+    Subscription,
+)
 
 from ..support.redis_cluster import START_LIMIT, RedisCluster, cli, redis_cluster
 from .conftest import FAILED_CONNECTIONS
@@ -67,6 +77,29 @@ async def test_a_dead_process_members_are_reaped_on_a_cluster(redis_cluster: Red
             members = await broker.members("chat")
     assert isinstance(events[2], Left) and events[2].member == "ghost" and events[2].lost
     assert members == frozenset({"alive"})
+
+
+async def test_a_new_master_starts_a_new_epoch_and_keeps_the_old_one_up_to_its_start(
+    redis_cluster: RedisCluster, anyio_backend: str
+) -> None:
+    """The first write on a master other than the topic's last (a failover, a moved slot) starts
+    a new epoch numbered after the counter; the old epoch's entries up to there stay replayable."""
+    async with RedisClusterBackend(redis_cluster.url, namespace=f"lineage-{anyio_backend}") as backend:
+        with anyio.fail_after(LIMIT):
+            for i in range(3):
+                await backend.append("t", Kind.TEXT, f"m{i}", key=f"k{i}")
+            old = (await backend.head("t")).epoch
+            # As if another master had written the topic last.
+            await backend._redis().set(backend._keys("t")[6], b"another-master")
+            new = await backend.append("t", Kind.TEXT, "new", key="k3")
+            head = await backend.head("t")
+            again = await backend.append("t", Kind.TEXT, "again", key="k4")
+            replayed = await backend.replay("t", Position(1, old), 3)
+            beyond = await backend.replay("t", Position(1, old), 4)
+    assert new.epoch != old and (new.seq, again) == (4, Position(5, new.epoch))
+    assert (head.seq, head.start, head.previous, head.epoch) == (4, 3, old, new.epoch)
+    assert [entry.payload for entry in replayed or ()] == ["m1", "m2"]
+    assert beyond is None  # past the old epoch's end: not the old epoch's entries
 
 
 async def test_a_topic_moved_to_another_master_while_in_use(redis_cluster: RedisCluster, anyio_backend: str) -> None:

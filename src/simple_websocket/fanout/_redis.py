@@ -49,6 +49,8 @@ end
 # has no failover, so its epoch changes only when it lost its data.
 _SERVER = """
 local function fence() end
+local function previous() return false end
+local function was_epoch(at, til) return false end
 local function live(owner, ms) end
 local function alive(prefix, owner) return redis.call('EXISTS', prefix .. owner) == 1 end
 local function forget_dead() end
@@ -69,12 +71,27 @@ end
 local function fence()
   local id = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
   local was = redis.call('GET', KEYS[7])
-  if was == id then return end
-  redis.call('SET', KEYS[7], id)
-  if was and redis.call('EXISTS', KEYS[4]) == 1 then
+  if was and string.match(was, '^(%w+)') == id then return end
+  local old = redis.call('GET', KEYS[4])
+  if was and old then
     local now = redis.call('TIME')
-    redis.call('SET', KEYS[4], now[1] .. '.' .. now[2] .. '~' .. (redis.call('GET', KEYS[2]) or '0'))
+    local base = redis.call('GET', KEYS[2]) or '0'
+    redis.call('SET', KEYS[4], now[1] .. '.' .. now[2] .. '~' .. base)
+    redis.call('SET', KEYS[7], id .. ' ' .. old .. ' ' .. base)
+  else
+    redis.call('SET', KEYS[7], id)
   end
+end
+-- The epoch before the last new master's, and the last seq it numbered (entries up to it are its).
+local function previous()
+  local was = redis.call('GET', KEYS[7])
+  if not was then return false end
+  return string.match(was, '^%w+ (%S+) %d+$') or false
+end
+local function was_epoch(at, til)
+  local was = redis.call('GET', KEYS[7])
+  local old, base = string.match(was or '', '^%w+ (%S+) (%d+)$')
+  return old == at and tonumber(string.match(til, '^(%d+)')) <= tonumber(base)
 end
 local function live(owner, ms)
   if tonumber(ms) > 0 then redis.call('HSET', KEYS[6], owner, string.format('%d', ms_now() + tonumber(ms))) end
@@ -111,14 +128,14 @@ return {seq, at}
 
 # Entries after ARGV[2] up to ARGV[3] (stream ids), at most ARGV[4], if the epoch is still ARGV[1].
 _REPLAY = """
-if redis.call('GET', KEYS[4]) ~= ARGV[1] then return false end
+if redis.call('GET', KEYS[4]) ~= ARGV[1] and not was_epoch(ARGV[1], ARGV[3]) then return false end
 return redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[3], 'COUNT', ARGV[4])
 """
 
 _HEAD = """
 fence()
 epoch()
-return {redis.call('GET', KEYS[2]) or '0', redis.call('HKEYS', KEYS[3]), redis.call('GET', KEYS[4])}
+return {redis.call('GET', KEYS[2]) or '0', redis.call('HKEYS', KEYS[3]), redis.call('GET', KEYS[4]), previous()}
 """
 
 # ARGV[7]: for how many more ms the owner is known to be alive (liveness on a cluster; 0: unknown).
@@ -450,12 +467,13 @@ class RedisBackend:
 
     async def head(self, topic: str) -> Head:
         reply = await self._script("head", self._keys(topic), [])
-        if not isinstance(reply, list) or len(reply) != 3 or not isinstance(reply[1], list):
+        if not isinstance(reply, list) or len(reply) != 4 or not isinstance(reply[1], list):
             raise BrokerUnavailable(f"unexpected reply from Redis: {reply!r:.100}")
         epoch = _text(reply[2])
         # A new epoch after a failover ("<time>~<seq>") numbers its entries after that seq.
         start = int(epoch.rpartition("~")[2]) if "~" in epoch else 0
-        return Head(_int(reply[0]), frozenset(_text(member) for member in reply[1]), epoch, start)
+        previous = None if reply[3] is None else _text(reply[3])
+        return Head(_int(reply[0]), frozenset(_text(member) for member in reply[1]), epoch, start, previous)
 
     async def history(self, topic: str, limit: int, *, until: int | None = None) -> Sequence[Entry]:
         if limit <= 0 or (until is not None and until <= 0):
