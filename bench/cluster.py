@@ -8,10 +8,10 @@ publisher processes publish ``--messages`` messages between them, each with ``--
 tasks in flight, spread round-robin over ``--topics`` topics; one subscriber process reads every
 topic (one subscription for all). Reported per case: publish throughput (messages confirmed per
 second, from the first publish to the last confirmation) and delivery throughput (messages
-delivered per second, from the first publish to the last delivery), the median of ``--rounds``
-rounds, and the cluster's ratio to the one server. Cases: RedisBackend on the one server,
-RedisClusterBackend on the cluster, and the cluster in durable mode (``replicas=1``: WAIT for a
-replica before publish() returns).
+delivered per second, from the first publish to the last delivery): the median of ``--rounds``
+rounds (the cases take turns, round after round), the range, and the ratio to the one server.
+Cases: RedisBackend on the one server, RedisClusterBackend on the cluster, and the cluster in
+durable mode (``replicas=1``: WAIT for a replica before publish() returns).
 
 Wall-clock figures depend on the machine's cores: a cluster on one machine shares them with the
 clients. ``--count N URL KIND`` publishes N messages and exits, for instruction counts per publish
@@ -156,12 +156,12 @@ def cluster() -> Iterator[str]:
         yield running.url
 
 
-def measure(kind: str, args: argparse.Namespace) -> tuple[float, float]:
+def measure(kind: str, args: argparse.Namespace) -> list[tuple[float, float]]:
     rounds: list[tuple[float, float]] = []
     for _ in range(args.rounds):
         with one_server() if kind == "server" else cluster() as url:
             rounds.append(one_round(url, kind, args))
-    return statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
+    return rounds
 
 
 def count(messages: int, url: str, kind: str) -> None:
@@ -187,22 +187,33 @@ def main() -> None:
     if args.count:
         count(int(args.count[0]), args.count[1], args.count[2])
         return
-    results = {kind: measure(kind, args) for kind in ("server", "cluster", "durable")}
+    # Rounds alternate between the cases, so that a busy spell of the machine hits each alike.
+    results: dict[str, list[tuple[float, float]]] = {"server": [], "cluster": [], "durable": []}
+    rounds, args.rounds = args.rounds, 1
+    for _ in range(rounds):
+        for kind, found in results.items():
+            found += measure(kind, args)
     print(
         f"{args.messages} messages over {args.topics} topics, {args.publishers} publisher processes x "
-        f"{args.concurrency} in flight, 1 subscriber process; median of {args.rounds} rounds"
+        f"{args.concurrency} in flight, 1 subscriber process; median (min-max) of {rounds} rounds"
     )
-    base_publish, base_delivery = results["server"]
+    base_publish = statistics.median(publish for publish, _ in results["server"])
+    base_delivery = statistics.median(delivery for _, delivery in results["server"])
     for kind, label in (
         ("server", "1 redis-server (RedisBackend)"),
         ("cluster", "3-master cluster (RedisClusterBackend)"),
         ("durable", "3-master cluster, replicas=1 (WAIT)"),
     ):
-        publish, delivery = results[kind]
+        publish = [value for value, _ in results[kind]]
+        delivery = [value for _, value in results[kind]]
         print(
-            f"{label:42} publish {publish:9.0f}/s ({publish / base_publish:4.2f}x)   "
-            f"delivery {delivery:9.0f}/s ({delivery / base_delivery:4.2f}x)"
+            f"{label:40} publish {_spread(publish)} ({statistics.median(publish) / base_publish:4.2f}x)   "
+            f"delivery {_spread(delivery)} ({statistics.median(delivery) / base_delivery:4.2f}x)"
         )
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):6.0f}/s ({min(values):.0f}-{max(values):.0f})"
 
 
 if __name__ == "__main__":
