@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from .support.redis_cluster import RedisCluster
+from .support.redis_cluster import redis_cluster as start_redis_cluster
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -23,3 +28,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if trio_server_tests:
         config.hook.pytest_deselected(items=trio_server_tests)
         items[:] = [item for item in items if item not in trio_server_tests]
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """One Redis Cluster (3 masters, 3 replicas) for the whole session; tests that kill nodes start their own."""
+    with start_redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster

@@ -32,7 +32,8 @@ session takes the nickname over and nobody sees it leave and join again; otherwi
 it leave once the grace period is over. A client dropped for being too slow leaves at once.
 
 The room lives in a fan-out Broker: in memory by default (one process), or in Redis when
-``CHAT_REDIS_URL`` is set, so that every worker and process sharing it is one room
+``CHAT_REDIS_URL`` is set (in a Redis Cluster when ``CHAT_REDIS_CLUSTER_URL`` is), so that
+every worker and process sharing it is one room
 (``CHAT_NAMESPACE`` prefixes its keys, ``CHAT_PRESENCE_TTL`` is the Broker's presence_ttl). The
 room keeps its last ``CHAT_RETENTION`` events (default 10 000) for clients coming back. A client
 that stops reading is closed with 1013 once ``WINDOW`` events wait for its acknowledgement for
@@ -69,7 +70,7 @@ from simple_websocket import (
     WebSocketASGI,
 )
 from simple_websocket.codecs import CodecSocket
-from simple_websocket.fanout import Backend, Broker, MemoryBackend, Message, Position, RedisBackend
+from simple_websocket.fanout import Backend, Broker, MemoryBackend, Message, Position, RedisBackend, RedisClusterBackend
 
 from . import metrics
 from .protocol import (
@@ -144,15 +145,20 @@ def read_file(path: Path) -> bytes | None:
 
 
 def broker_from_environment() -> Broker:
-    """``CHAT_REDIS_URL`` set: a room shared through Redis; otherwise one in this process's memory.
+    """``CHAT_REDIS_URL`` set: a room shared through Redis; ``CHAT_REDIS_CLUSTER_URL``: through a
+    Redis Cluster; otherwise one in this process's memory.
 
     Either keeps the room's last ``CHAT_RETENTION`` events (default 10 000) for clients coming back.
     """
     url = os.environ.get("CHAT_REDIS_URL")
+    cluster = os.environ.get("CHAT_REDIS_CLUSTER_URL")
     retention = int(os.environ.get("CHAT_RETENTION", RETENTION))
+    namespace = os.environ.get("CHAT_NAMESPACE", "chat-demo")
     backend: Backend
     if url:
-        backend = RedisBackend(url, namespace=os.environ.get("CHAT_NAMESPACE", "chat-demo"), retention=retention)
+        backend = RedisBackend(url, namespace=namespace, retention=retention)
+    elif cluster:
+        backend = RedisClusterBackend(cluster, namespace=namespace, retention=retention)
     else:
         backend = MemoryBackend(retention=retention)
     return Broker(backend, presence_ttl=float(os.environ.get("CHAT_PRESENCE_TTL", "6")))

@@ -11,6 +11,7 @@ import pytest
 
 from ..support.chat_clients import Chatter, Event, is_message, join
 from ..support.chat_processes import chat_process
+from ..support.redis_cluster import RedisCluster
 from ..support.redis_server import RedisServer, redis_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
@@ -127,3 +128,46 @@ def test_several_workers_need_redis(tmp_path: Path) -> None:
         timeout=30,
     )
     assert result.returncode == 2 and "--redis" in result.stderr
+
+
+async def test_two_processes_on_a_redis_cluster_are_one_room(redis_cluster: RedisCluster) -> None:
+    """``--redis-cluster``: processes given any node of the cluster serve one room."""
+    env = room_env("on-a-cluster")
+    first_node, second_node = (f"redis://127.0.0.1:{node.port}" for node in redis_cluster.nodes[:2])
+    with (
+        chat_process(redis_cluster=first_node, env=env) as first,
+        chat_process(redis_cluster=second_node, env=env) as second,
+    ):
+        clients: list[Chatter] = []
+        try:
+            with anyio.fail_after(LIMIT):
+                for index in range(4):
+                    client, _ = await join((first, second)[index % 2].url, f"c{index}")
+                    clients.append(client)
+                await clients[0].say("hello cluster")  # through the first process
+                await clients[1].say("and back")  # through the second, maybe first
+                seen: list[list[tuple[object, object]]] = []
+                for client in clients:
+                    heard = [await client.until(is_message), await client.until(is_message)]
+                    seen.append([(event["nick"], event["text"]) for event in heard])
+                    assert heard[-1]["users"] == [f"c{index}" for index in range(4)]
+        finally:
+            await close_all(clients)
+    assert all(order == seen[0] for order in seen), "pages on different processes saw different orders"
+    assert sorted(seen[0]) == [("c0", "hello cluster"), ("c1", "and back")]
+
+
+def test_redis_and_redis_cluster_exclude_each_other() -> None:
+    import subprocess
+    import sys
+
+    from ..support.servers import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-m", "examples.chat", "0", "--redis", "redis://x", "--redis-cluster", "redis://y"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "not allowed with" in result.stderr

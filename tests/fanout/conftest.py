@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from simple_websocket import BrokerUnavailable
-from simple_websocket.fanout import Backend, Entry, MemoryBackend, Position, RedisBackend
+from simple_websocket.fanout import Backend, Entry, MemoryBackend, Position, RedisBackend, RedisClusterBackend
 
+from ..support.redis_cluster import RedisCluster
 from ..support.redis_server import RedisServer, redis_server
 
 BackendFactory = Callable[[], Backend]
@@ -39,14 +40,19 @@ def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
         yield server
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def make_backend(request: pytest.FixtureRequest, tmp_path: Path) -> BackendFactory:
-    """Backends for 'processes' that share one broker: each call is one process's connection."""
+    """Backends for 'processes' that share one broker: each call is one process's connection.
+
+    On one redis-server and on a Redis Cluster (session-scoped: started once, about 6 s)."""
     if request.param == "memory":
         shared = MemoryBackend(retention=RETENTION)
         return lambda: shared
-    server: RedisServer = request.getfixturevalue("redis")
     namespace = f"t{tmp_path.name}"
+    if request.param == "cluster":  # topics spread over 3 masters, each with a replica
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        return lambda: RedisClusterBackend(cluster.url, namespace=namespace, retention=RETENTION)
+    server: RedisServer = request.getfixturevalue("redis")
     return lambda: RedisBackend(server.url, namespace=namespace, retention=RETENTION)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from simple_websocket import BrokerUnavailable
+from simple_websocket import BrokerUnavailable, InvalidArgument
 from simple_websocket.fanout import Broker, Event, Gap, Left, Message, Position, RedisBackend, Subscription
 
 from ..support.redis_server import RedisServer, redis_server
@@ -243,3 +243,24 @@ async def test_a_process_taken_for_dead_rejoins_its_members_when_it_is_back(tmp_
         ("Joined", None),
         ("Left", False),
     ]
+
+
+async def test_durable_mode_without_a_replica_never_confirms(tmp_path: Path) -> None:
+    """replicas=1 on a server that has none: WAIT never counts one, so publish() fails in time."""
+    with redis_server(tmp_path) as server:
+        backend = RedisBackend(server.url, timeout=0.3, replicas=1)
+        async with Broker(backend, publish_timeout=1.0) as broker:
+            started = anyio.current_time()
+            with anyio.fail_after(LIMIT), pytest.raises(BrokerUnavailable):
+                await broker.publish("feed", "unconfirmed")
+            took = anyio.current_time() - started
+            head = await backend.head("feed")
+    assert head.seq == 1  # appended once (the retries found its key), but never confirmed
+    assert took < 1.0 + 0.3 + 0.5
+
+
+def test_durable_mode_needs_a_plain_url_and_a_count() -> None:
+    with pytest.raises(InvalidArgument):
+        RedisBackend("redis://127.0.0.1:6379/0?client_name=x", replicas=1)
+    with pytest.raises(InvalidArgument):
+        RedisBackend("redis://127.0.0.1:6379/0", replicas=-1)

@@ -181,5 +181,4 @@ async def test_a_url_with_coredis_options_appends_and_reads_through_coredis(redi
             events = [await sub.receive(), await sub.receive()]
     assert [(type(event), event.position) for event in events] == [(Message, first), (Message, second)]
     assert [event.data for event in events if isinstance(event, Message)] == ["one", b"two"]
-    assert backend._appender is None
-    assert backend._reader is None
+    assert not backend._connections

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import anyio
@@ -24,6 +24,7 @@ from simple_websocket.fanout import (
     GapCause,
     Head,
     Joined,
+    Kind,
     Left,
     MemoryBackend,
     Message,
@@ -218,6 +219,52 @@ async def test_a_reset_gap_moves_the_position_to_the_new_numbering() -> None:
         Message("t", "after", Position(1, "new-epoch"), "after"),
     ]
     assert sub.position("t") == Position(1, "new-epoch")
+
+
+class FailedOver(MemoryBackend):
+    """After ``fail_over()``: a new epoch numbered after ``start``, the old one replayable up to it
+    (what RedisClusterBackend's head says after a new master's first write)."""
+
+    previous: str | None = None
+    start = 0
+
+    def fail_over(self, epoch: str) -> None:
+        self.previous, self._epoch = self._epoch, epoch
+        self.start = self._stream("t").seq
+
+    async def read(self, cursors: Mapping[str, Position], *, timeout: float) -> Sequence[Entry]:
+        found = await super().read(cursors, timeout=timeout)
+        if any(cursor.epoch != self._epoch for cursor in cursors.values()):  # read after the entries, as Redis's
+            raise BrokerUnavailable("another epoch")
+        return found
+
+    async def head(self, topic: str) -> Head:
+        head = await super().head(topic)
+        return Head(head.seq, head.members, head.epoch, self.start, self.previous)
+
+    async def replay(self, topic: str, after: Position, until: int) -> Sequence[Entry] | None:
+        if after.epoch == self.previous and until <= self.start:
+            return await super().replay(topic, Position(after.seq, self._epoch), until)
+        return await super().replay(topic, after, until)
+
+
+async def test_a_reader_behind_a_new_epoch_gets_the_old_one_up_to_its_start_first() -> None:
+    backend = FailedOver()
+    async with Broker(backend) as broker, broker.subscribe("t") as sub:
+        old = (await broker.publish("t", "m1")).epoch
+        await take(sub, 1)
+        backend._append("t", Kind.TEXT, "m2")  # appended, not read yet: the reader has not run
+        backend._append("t", Kind.TEXT, "m3")
+        backend.fail_over("new-epoch")
+        broker._restart_read()
+        await broker.publish("t", "after")
+        events = await take(sub, 4)
+    assert events == [
+        Message("t", "m2", Position(2, old), "m2"),
+        Message("t", "m3", Position(3, old), "m3"),
+        Gap("t", None, "reset", Position(3, "new-epoch")),
+        Message("t", "after", Position(4, "new-epoch"), "after"),
+    ]
 
 
 # -- resume under concurrent publishing -----------------------------------------------------------

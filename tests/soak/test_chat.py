@@ -60,6 +60,7 @@ def chat_url() -> Iterator[str]:
     LOGS.mkdir(parents=True, exist_ok=True)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     environment.pop("CHAT_REDIS_URL", None)
+    environment.pop("CHAT_REDIS_CLUSTER_URL", None)
     with open(LOGS / f"chat-soak-{port}.log", "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "examples.chat", str(port)],

@@ -46,13 +46,20 @@ def children(pid: int) -> list[int]:
 
 @contextmanager
 def chat_process(
-    *, redis: str | None = None, workers: int = 1, env: dict[str, str] | None = None
+    *,
+    redis: str | None = None,
+    redis_cluster: str | None = None,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
 ) -> Iterator[ChatProcess]:
-    """Start the chat on a free port (sharing the room through ``redis`` when given); stop it by its PID."""
+    """Start the chat on a free port (sharing the room through ``redis`` or ``redis_cluster`` when
+    given); stop it by its PID."""
     port = free_port()
     command = [sys.executable, "-m", "examples.chat", str(port), "--workers", str(workers)]
     if redis is not None:
         command += ["--redis", redis]
+    if redis_cluster is not None:
+        command += ["--redis-cluster", redis_cluster]
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     LOGS.mkdir(parents=True, exist_ok=True)
     with open(LOGS / f"chat-{port}.log", "wb") as log:

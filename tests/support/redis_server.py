@@ -23,6 +23,11 @@ def free_port() -> int:
         return port
 
 
+def server_command(port: int, directory: Path, *options: str) -> list[str]:
+    """redis-server on 127.0.0.1:``port``, its files in ``directory``, no snapshots, and ``options``."""
+    return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory), "--save", "", *options]
+
+
 class RedisServer:
     """One redis-server process with AOF persistence (fsync on every write), restartable in place."""
 
@@ -37,23 +42,9 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.directory),
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-                "--protected-mode",
-                "yes",
-            ],
+            server_command(
+                self.port, self.directory, "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "yes"
+            ),
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + START_LIMIT

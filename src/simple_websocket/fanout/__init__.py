@@ -13,7 +13,8 @@
                     await ws.send(event.data)               # the frame kind survives the trip
 
 ``Broker()`` keeps topics in this process (``MemoryBackend``, no dependency); ``RedisBackend``
-shares them between every process on one Redis server (extra ``[redis]``: coredis). Order per topic
+shares them between every process on one Redis server (extra ``[redis]``: coredis),
+``RedisClusterBackend`` over the masters of a Redis Cluster. Order per topic
 is publish order, the same for every subscriber in every process. Each subscriber has a bounded
 backlog with an explicit overflow policy; missed messages are reported as ``Gap`` events, never
 skipped silently. Other brokers plug in through the ``Backend`` protocol.
@@ -33,6 +34,7 @@ from ._position import Position
 from ._subscription import Overflow, Subscription
 
 if TYPE_CHECKING:
+    from ._cluster import RedisClusterBackend
     from ._redis import RedisBackend
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "Overflow",
     "Position",
     "RedisBackend",
+    "RedisClusterBackend",
     "Since",
     "SlowSubscriber",
     "Subscription",
@@ -63,4 +66,6 @@ __all__ = [
 def __getattr__(name: str) -> object:
     if name == "RedisBackend":  # imported on first use: coredis is an optional extra
         return import_module("._redis", __name__).RedisBackend
+    if name == "RedisClusterBackend":
+        return import_module("._cluster", __name__).RedisClusterBackend
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -81,12 +81,17 @@ class Head:
     """A topic's last ``seq`` (0 when nothing was ever appended) and its members, at that point.
 
     ``epoch`` names the topic's data: it changes only when the backend lost it (a Redis restarted
-    without persistence), which tells readers that the numbering started again.
+    without persistence, or a failover to a replica that lacked the last entries), which tells
+    readers that the numbering started again: its entries are numbered after ``start`` (0 unless
+    the backend kept older entries under the old numbering). ``previous``: that old numbering's
+    epoch when ``replay()`` still gives its entries up to ``start`` (a failover kept them), else None.
     """
 
     seq: int
     members: frozenset[str]
     epoch: str
+    start: int = 0
+    previous: str | None = None
 
 
 Cursor: TypeAlias = Position

@@ -525,9 +525,15 @@ class Broker:
         for name, topic in list(self._topics.items()):
             head = await self.backend.head(name)
             if head.epoch != topic.epoch:  # the backend lost the topic's data: its numbering starts again
+                if head.previous == topic.epoch and topic.cursor < head.start:
+                    # A failover kept the old numbering up to head.start: what this reader had
+                    # not read of it yet is still good, and comes before the reset.
+                    old = await self.backend.replay(name, trusted(topic.cursor, topic.epoch), head.start)
+                    for entry in old or ():
+                        self._dispatch(entry)
                 _log.warning("the broker lost the data of %s: its subscribers get a Gap (reset)", name)
-                topic.cursor, topic.members, topic.epoch = 0, frozenset(), head.epoch
-                self._fan_gap(topic, Gap(name, None, "reset", trusted(0, head.epoch)))
+                topic.cursor, topic.members, topic.epoch = head.start, head.members, head.epoch
+                self._fan_gap(topic, Gap(name, None, "reset", trusted(head.start, head.epoch)))
                 self._alive_until = 0.0  # the members this process had there are gone too
 
     def _dispatch(self, entry: Entry) -> bool:

@@ -23,7 +23,7 @@ import anyio.abc
 
 from .._loop import on_asyncio
 
-__all__ = ["Reply", "RespAddress", "RespConnection", "RespError"]
+__all__ = ["Arg", "Reply", "RespAddress", "RespConnection", "RespError"]
 
 Reply: TypeAlias = "bytes | int | list[Reply] | RespError | None"
 Arg: TypeAlias = "bytes | str | int"
