@@ -168,8 +168,10 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_others_keep_going(
     backlog: list[object] = []  # everything sent to it before the drop, then the close
     with anyio.fail_after(30), pytest.raises(ConnectionClosed) as closed:
         await read_until_closed(sleeper, backlog, sent + 100)
-    if small_queue_url_server(small_queue_url) == "daphne":  # it sends 1000 for 1013 and drops the reason
-        assert closed.value.rcvd == Close(1000, "")
+    if small_queue_url_server(small_queue_url) == "daphne":
+        # It sends 1000 for 1013 and drops the reason; under load its close can also time out
+        # behind the backlog the client never read, and the connection is then cut without one.
+        assert closed.value.rcvd in (Close(1000, ""), None)
     else:
         assert closed.value.rcvd == Close(1013, "too slow: messages were not read in time")
     assert len(backlog) <= WINDOW, "the server sent more than the window to a client that acknowledged nothing"
