@@ -27,6 +27,7 @@ __all__ = [
     "reachability",
     "recorder",
     "reset",
+    "unwatch",
     "watch",
 ]
 
@@ -130,7 +131,8 @@ class Recorder(Protocol):
         """A sampled send() waited this long for its turn and for the server."""
 
     def fanout(self, name: str, amount: int = 1, reason: str = "") -> None:
-        """A fan-out event: see ``metrics.FANOUT_EVENTS``."""
+        """A fan-out event: published, delivered, slow_subscribers, gaps (``reason``: the cause),
+        broker.reconnects or resumes (``reason``: recovered or not_recovered)."""
 
     def lag(self, seconds: float) -> None:
         """A fan-out entry reached its subscriptions this long after it was published."""
@@ -163,8 +165,13 @@ _watched: weakref.WeakSet[Watched] = weakref.WeakSet()
 
 
 def watch(broker: Watched) -> None:
-    """Let the metrics read ``broker`` while it lives (a Broker calls this once it runs)."""
+    """Let the metrics read ``broker`` until ``unwatch(broker)`` (a Broker calls both: start, stop)."""
     _watched.add(broker)
+
+
+def unwatch(broker: Watched) -> None:
+    """``broker`` stopped: the metrics no longer read it."""
+    _watched.discard(broker)
 
 
 def _brokers() -> list[Watched]:

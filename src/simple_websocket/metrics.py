@@ -121,9 +121,9 @@ INSTRUMENTS: tuple[Instrument, ...] = (
     Instrument(
         "websocket.fanout.delivered",
         "counter",
-        "{message}",
+        "{event}",
         (),
-        "How many events does this process hand to its subscriptions?",
+        "How many events (messages and presence changes) does this process hand to its subscriptions?",
     ),
     Instrument(
         "websocket.fanout.lag",

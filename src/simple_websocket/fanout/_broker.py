@@ -138,6 +138,7 @@ class Broker:
                 for sub in read.subscribers:
                     sub.end()
             self._topics.clear()
+            _telemetry.unwatch(self)
             await self.backend.__aexit__(None, None, None)
 
     def _check_running(self) -> TaskGroup:
