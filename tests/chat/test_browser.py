@@ -146,16 +146,31 @@ def test_a_page_from_another_port_cannot_join_the_chat(page_url: str, other_page
             browser.close()
 
 
-@pytest.fixture(scope="module")
-def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """Two chat processes sharing one redis-server: the pages of each, as people would open them."""
+@pytest.fixture(scope="module", params=["redis", "redis-cluster"])
+def two_processes(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """Two chat processes sharing one redis-server, or a Redis Cluster (each given another node of it)."""
     from ..support.chat_processes import chat_process
+    from ..support.redis_cluster import RedisCluster
     from ..support.redis_server import redis_server
 
-    with redis_server(tmp_path_factory.mktemp("redis")) as redis:
-        env = {"CHAT_NAMESPACE": "browsers", **GRACE}
-        with chat_process(redis=redis.url, env=env) as first, chat_process(redis=redis.url, env=env) as second:
+    env = {"CHAT_NAMESPACE": f"browsers-{request.param}", **GRACE}
+    if request.param == "redis-cluster":
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        first_node, second_node = (f"redis://127.0.0.1:{node.port}" for node in cluster.nodes[:2])
+        with (
+            chat_process(redis_cluster=first_node, env=env) as first,
+            chat_process(redis_cluster=second_node, env=env) as second,
+        ):
             yield first.page, second.page
+        return
+    with (
+        redis_server(tmp_path_factory.mktemp("redis")) as redis,
+        chat_process(redis=redis.url, env=env) as first,
+        chat_process(redis=redis.url, env=env) as second,
+    ):
+        yield first.page, second.page
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
