@@ -1,14 +1,17 @@
 """What metrics cost per message, off and on, as ratios to the same code without them: for ``icount``.
 
-    python -m bench.metrics_cost                 # in-process echo (about 2 minutes under callgrind)
+    python -m bench.metrics_cost                 # in-process: an echo, and a fan-out to 20 subscribers
+                                                 # through an in-memory Broker (about 3 minutes)
     python -m bench.metrics_cost --server        # also the server's share of an echo through uvicorn,
                                                  # and of a fan-out to 20 subscribers (about 15 minutes)
 
 Every figure is instructions per message, counted by ``../shared/tools/icount`` (callgrind), with
 one hash seed. "off" is the package with metrics never enabled; "on" enables them into the
 OpenTelemetry SDK (an in-memory reader in-process, Prometheus's reader under uvicorn, which
-nothing scrapes during the run). The baseline of "off" is the figure the README gives for today's
-message path; the baseline of "on" is "off" in the same run.
+nothing scrapes during the run). The baseline of "on" is "off" in the same run. The in-process
+figures are exact to ~0.2%; those of a server process also depend on how the client's messages
+fall into the server's reads (a client process runs beside it), and move by a few percent between
+runs.
 
 ``--serve-echo MODULE:ATTR N`` (used by the above) serves an echo app with uvicorn in this process,
 runs a client process that echoes N messages through it, and exits.
@@ -55,7 +58,11 @@ def main() -> None:
     parser.add_argument("--server", action="store_true", help="also count the server's share through uvicorn")
     parser.add_argument("--serve-echo", nargs=2, metavar=("APP", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--echo-client", nargs=2, metavar=("PORT", "N"), type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--fanout-memory", nargs=2, metavar=("N", "METRICS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fanout_memory:
+        fanout_in_memory(int(args.fanout_memory[0]), args.fanout_memory[1] == "on")
+        return
     if args.serve_echo:
         asyncio.run(serve_echo(args.serve_echo[0], int(args.serve_echo[1])))
         return
@@ -69,6 +76,12 @@ def main() -> None:
     print(f"Python {sys.version.split()[0]}: instructions per message", flush=True)
     off, on = icount(2000, 12000, *echo, "ours"), icount(2000, 12000, *echo, "ours-metrics")
     report("in-process echo (receive + send)", off, on)
+    fanout = [python, "-m", "bench.metrics_cost", "--fanout-memory", "{n}"]
+    report(
+        "in-process fan-out to 20 subscribers (memory)",
+        icount(500, 2500, *fanout, "off"),
+        icount(500, 2500, *fanout, "on"),
+    )
     if not args.server:
         return
     serve = [python, "-m", "bench.metrics_cost", "--serve-echo"]
@@ -77,12 +90,26 @@ def main() -> None:
         icount(1000, 5000, *serve, "bench.echo_apps:app", "{n}"),
         icount(1000, 5000, *serve, "bench.metered_apps:echo", "{n}"),
     )
-    fanout = [python, "-m", "bench.server_cost", "--subscribers", "20"]
+    through = [python, "-m", "bench.server_cost", "--subscribers", "20"]
     report(
         "fan-out to 20 subscribers, server process",
-        icount(50, 250, *fanout, "examples.fanout:app", "{n}"),
-        icount(50, 250, *fanout, "bench.metered_apps:fanout", "{n}"),
+        icount(50, 250, *through, "examples.fanout:app", "{n}"),
+        icount(50, 250, *through, "bench.metered_apps:fanout", "{n}"),
     )
+
+
+def fanout_in_memory(messages: int, metered: bool) -> None:
+    """Publish ``messages`` to 20 subscribers of an in-memory Broker, with metrics on or off."""
+    from bench.fanout import memory_ours
+
+    if metered:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        from simple_websocket import metrics
+
+        metrics.enable(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    asyncio.run(memory_ours(20, messages))
 
 
 async def serve_echo(app: str, messages: int) -> None:

@@ -90,7 +90,8 @@ async def test_messages_and_their_sizes_are_counted_by_kind_both_ways(reader: In
         for _ in range(2):
             assert total(reader, "websocket.server.received.messages", **TEXT) == 2
             assert total(reader, "websocket.server.received.messages", **BINARY) == 1
-            assert total(reader, "websocket.server.received.size", **TEXT) == 2 + 5  # characters
+            assert total(reader, "websocket.server.received.size", **TEXT) == 2 + 6  # UTF-8: é is 2 bytes
+            assert total(reader, "websocket.server.sent.size", **TEXT) == 2 + 6
             assert total(reader, "websocket.server.received.size", **BINARY) == 3
             assert total(reader, "websocket.server.sent.messages", **TEXT) == 2
             assert total(reader, "websocket.server.sent.messages", **BINARY) == 2

@@ -68,7 +68,7 @@ class MeteredWebSocketASGI(WebSocketASGI):
                         return data
                 elif data.__class__ is str:
                     self._n_text_in += 1.0
-                    self._b_text_in += len(data)
+                    self._b_text_in += len(data) if data.isascii() else len(data.encode())
                     return data
         except (KeyError, TypeError, AttributeError):
             pass
@@ -85,7 +85,8 @@ class MeteredWebSocketASGI(WebSocketASGI):
         if kind is str:
             message: dict[str, object] = {"type": "websocket.send", "text": data}
             self._n_text_out += 1.0
-            self._b_text_out += len(data)
+            # UTF-8 bytes: isascii() is a flag's read; mypy does not narrow data through type(data).
+            self._b_text_out += len(data) if data.isascii() else len(data.encode())  # type: ignore[union-attr]
         elif kind is bytes:
             message = {"type": "websocket.send", "bytes": data}
             self._n_binary_out += 1.0
@@ -125,7 +126,7 @@ class MeteredWebSocketASGI(WebSocketASGI):
     def _count_in(self, data: Data) -> None:
         if type(data) is str:
             self._n_text_in += 1.0
-            self._b_text_in += len(data)
+            self._b_text_in += len(data) if data.isascii() else len(data.encode())
         else:
             self._n_binary_in += 1.0
             self._b_binary_in += len(data)
@@ -133,7 +134,7 @@ class MeteredWebSocketASGI(WebSocketASGI):
     def _count_out(self, data: Data | bytearray | memoryview) -> None:
         if isinstance(data, str):
             self._n_text_out += 1.0
-            self._b_text_out += len(data)
+            self._b_text_out += len(data) if data.isascii() else len(data.encode())
         else:
             self._n_binary_out += 1.0
             self._b_binary_out += memoryview(data).nbytes

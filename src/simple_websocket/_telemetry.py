@@ -16,7 +16,10 @@ if TYPE_CHECKING:
     from ._websocket import WebSocketASGI
 
 __all__ = [
+    "FANOUT",
+    "LAG_SAMPLE",
     "TALLY",
+    "FanoutTally",
     "Metering",
     "Recorder",
     "Tally",
@@ -57,6 +60,23 @@ class Tally:
 TALLY = Tally()
 """The counts of connections that ended; ``totals()`` adds those of the open ones."""
 
+
+class FanoutTally:
+    """The fan-out's running counts in this process, read by observable counters."""
+
+    __slots__ = ("delivered", "published")
+
+    def __init__(self) -> None:
+        self.published = 0.0
+        self.delivered = 0.0
+
+
+FANOUT = FanoutTally()
+"""Messages published (``publish()`` calls that succeeded) and events offered to subscriptions."""
+
+#: One entry in this many (by seq, per topic) has its lag recorded.
+LAG_SAMPLE = 16
+
 _counted: weakref.WeakSet[WebSocketASGI] = weakref.WeakSet()
 
 
@@ -77,6 +97,7 @@ def reset() -> None:
     _counted.clear()
     for name in Tally.__slots__:
         setattr(TALLY, name, type(getattr(TALLY, name))())
+    FANOUT.published = FANOUT.delivered = 0.0
 
 
 def _add(tally: Tally, ws: WebSocketASGI) -> None:
@@ -131,8 +152,8 @@ class Recorder(Protocol):
         """A sampled send() waited this long for its turn and for the server."""
 
     def fanout(self, name: str, amount: int = 1, reason: str = "") -> None:
-        """A fan-out event: published, delivered, slow_subscribers, gaps (``reason``: the cause),
-        broker.reconnects or resumes (``reason``: recovered or not_recovered)."""
+        """A rare fan-out event: slow_subscribers, gaps (``reason``: the cause), broker.reconnects or
+        resumes (``reason``: recovered or not_recovered). Published and delivered go to FANOUT."""
 
     def lag(self, seconds: float) -> None:
         """A fan-out entry reached its subscriptions this long after it was published."""

@@ -88,7 +88,7 @@ INSTRUMENTS: tuple[Instrument, ...] = (
         "observable counter",
         "By",
         (_FRAME,),
-        "How much comes in (bytes of binary frames, characters of text frames)?",
+        "How much comes in (frames' payloads; text as UTF-8)?",
     ),
     Instrument(
         "websocket.server.sent.messages",
@@ -102,7 +102,7 @@ INSTRUMENTS: tuple[Instrument, ...] = (
         "observable counter",
         "By",
         (_FRAME,),
-        "How much goes out (bytes of binary frames, characters of text frames)?",
+        "How much goes out (frames' payloads; text as UTF-8)?",
     ),
     Instrument(
         "websocket.server.send.duration",
@@ -113,14 +113,14 @@ INSTRUMENTS: tuple[Instrument, ...] = (
     ),
     Instrument(
         "websocket.fanout.published",
-        "counter",
+        "observable counter",
         "{message}",
         (),
         "How many messages does this process publish?",
     ),
     Instrument(
         "websocket.fanout.delivered",
-        "counter",
+        "observable counter",
         "{event}",
         (),
         "How many events (messages and presence changes) does this process hand to its subscriptions?",
@@ -130,7 +130,7 @@ INSTRUMENTS: tuple[Instrument, ...] = (
         "histogram",
         "s",
         (),
-        "How long from publish() to the hand-over to this process's subscriptions?",
+        "How long from publish() to the hand-over to this process's subscriptions (one entry in 16)?",
     ),
     Instrument(
         "websocket.fanout.backlog",
@@ -195,6 +195,8 @@ def enable(meter_provider: MeterProvider | None = None) -> None:
     text, binary = {_FRAME: "text"}, {_FRAME: "binary"}
 
     def observe(*pairs: tuple[float, dict[str, str]]) -> Iterable[Observation]:
+        if _telemetry.recorder is not recorder:  # disable(), or enable() again: this provider reports no more
+            return []
         return [otel.Observation(value, attributes) for value, attributes in pairs]
 
     def received_messages(options: CallbackOptions) -> Iterable[Observation]:
@@ -213,6 +215,12 @@ def enable(meter_provider: MeterProvider | None = None) -> None:
         tally = _telemetry.totals()
         return observe((tally.text_out_bytes, text), (tally.binary_out_bytes, binary))
 
+    def published(options: CallbackOptions) -> Iterable[Observation]:
+        return observe((_telemetry.FANOUT.published, {}))
+
+    def delivered(options: CallbackOptions) -> Iterable[Observation]:
+        return observe((_telemetry.FANOUT.delivered, {}))
+
     def backlog(options: CallbackOptions) -> Iterable[Observation]:
         deepest, total = _telemetry.backlogs()
         return observe(
@@ -228,6 +236,8 @@ def enable(meter_provider: MeterProvider | None = None) -> None:
         "websocket.server.received.size": received_size,
         "websocket.server.sent.messages": sent_messages,
         "websocket.server.sent.size": sent_size,
+        "websocket.fanout.published": published,
+        "websocket.fanout.delivered": delivered,
         "websocket.fanout.backlog": backlog,
         "websocket.fanout.broker.reachable": reachable,
     }
@@ -277,8 +287,6 @@ class _OTelRecorder:
         self._send_duration = histogram("websocket.server.send.duration", _SECONDS_SHORT)
         self._lag = histogram("websocket.fanout.lag", _SECONDS_SHORT)
         self._fanout = {
-            "published": (counter("websocket.fanout.published"), ""),
-            "delivered": (counter("websocket.fanout.delivered"), ""),
             "slow_subscribers": (counter("websocket.fanout.slow_subscribers"), ""),
             "gaps": (counter("websocket.fanout.gaps"), "websocket.fanout.gap.cause"),
             "broker.reconnects": (counter("websocket.fanout.broker.reconnects"), ""),

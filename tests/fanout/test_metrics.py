@@ -9,6 +9,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
 from simple_websocket import SlowSubscriber, metrics
+from simple_websocket._telemetry import LAG_SAMPLE
 from simple_websocket.fanout import Broker, Gap, MemoryBackend, Message, Position, Subscription
 
 from .. import test_metrics
@@ -47,17 +48,18 @@ async def test_publishes_and_deliveries_are_counted_with_their_lag(
 ) -> None:
     with anyio.fail_after(LIMIT):
         async with Broker(make_backend()) as broker, broker.subscribe("room") as a, broker.subscribe("room") as b:
-            for i in range(3):
-                await broker.publish("room", str(i))
+            sent = [str(i) for i in range(LAG_SAMPLE)]
+            for data in sent:
+                await broker.publish("room", data)
             for sub in (a, b):
-                assert [event.data for event in await receive_all(sub, 3)] == ["0", "1", "2"]  # type: ignore[attr-defined]
+                assert [event.data for event in await receive_all(sub, LAG_SAMPLE)] == sent  # type: ignore[attr-defined]
             async with broker.subscribe("other") as other:
                 await broker.publish("other", "one reader")
                 await other.receive()
-    assert total(reader, "websocket.fanout.published") == 4
-    # Each entry counts once per subscription it reached: 3 * 2 in room, 1 in other.
-    assert total(reader, "websocket.fanout.delivered") == 7
-    assert total(reader, "websocket.fanout.lag") == 4  # one per entry handed over
+    assert total(reader, "websocket.fanout.published") == LAG_SAMPLE + 1
+    # Each entry counts once per subscription it reached: 16 * 2 in room, 1 in other.
+    assert total(reader, "websocket.fanout.delivered") == LAG_SAMPLE * 2 + 1
+    assert total(reader, "websocket.fanout.lag") == 1  # one entry in LAG_SAMPLE: room's seq 16
     assert 0 <= lag_seconds(reader) < 4 * LIMIT
     assert points(reader, "websocket.fanout.gaps") == {}
 
