@@ -38,10 +38,11 @@ CYCLES_AT_ONCE = 16
 RSS_GROWTH_LIMIT = 2**20
 RSS_NOISY = "its RSS moves by a few MiB from one idle moment to the next"
 """daphne's quirk: idle after every 2,500 of 20,000 cycles it held 70.5, 78.0, 75.3, 74.4, 74.7, 76.2,
-74.1 and 72.0 MiB, with no handler or connection object left and no trend. One 1 MiB comparison
-there is a coin toss, so it gets 4 MiB; a leak in the wrapper would still show in the object count
-and on the six other servers."""
-RSS_NOISY_LIMIT = 4 * 2**20
+74.1 and 72.0 MiB, with no handler or connection object left and no trend (7.5 MiB from lowest to
+highest; a CI run once read 84.3, 83.7, then 92.5 MiB). One 1 MiB comparison there is a coin toss,
+so it gets 12 MiB; a leak in the wrapper would still show in the object count and on the six other
+servers."""
+RSS_NOISY_LIMIT = 12 * 2**20
 
 
 def messages_for(seed: int, route: str) -> list[str | bytes]:
