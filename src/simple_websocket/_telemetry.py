@@ -1,10 +1,10 @@
 """What the metrics count, as plain numbers, and who records the rest: no OpenTelemetry import here.
 
-The message path adds to ``TALLY`` (floats: ``x += 1.0`` allocates nothing, an int past 256
-does); ``metrics.enable()`` installs a ``Recorder`` for what happens once per connection or per
-fan-out event, and observable instruments that read ``TALLY`` when a reader collects. While
-``recorder`` is None (the default) nothing is counted: connections are built as plain
-WebSocketASGI and every hook below returns at once.
+A metered connection counts its messages on itself (see _metered.py) and moves its counts into
+``TALLY`` when it ends; the Broker adds to ``FANOUT``. Observable instruments read them when a
+reader collects (``totals()``). ``metrics.enable()`` installs a ``Recorder`` for what happens
+once per connection and for the fan-out's rare events. While ``recorder`` is None (the default)
+nothing is counted: connections are built as plain WebSocketASGI and every hook returns at once.
 """
 
 from __future__ import annotations
@@ -95,9 +95,8 @@ def uncount(ws: WebSocketASGI) -> None:
 def reset() -> None:
     """Count from zero: forget every count so far (metrics.enable() calls this)."""
     _counted.clear()
-    for name in Tally.__slots__:
-        setattr(TALLY, name, type(getattr(TALLY, name))())
-    FANOUT.published = FANOUT.delivered = 0.0
+    TALLY.__init__()  # type: ignore[misc]  # the same object, read elsewhere, set back to zero
+    FANOUT.__init__()  # type: ignore[misc]  # likewise
 
 
 def _add(tally: Tally, ws: WebSocketASGI) -> None:
@@ -149,7 +148,7 @@ class Recorder(Protocol):
         """An accepted connection ended after ``duration`` seconds."""
 
     def send_waited(self, seconds: float) -> None:
-        """A sampled send() waited this long for its turn and for the server."""
+        """A send() that queued behind another (or went through another Transport) took this long."""
 
     def fanout(self, name: str, amount: int = 1, reason: str = "") -> None:
         """A rare fan-out event: slow_subscribers, gaps (``reason``: the cause), broker.reconnects or

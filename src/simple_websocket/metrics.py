@@ -20,14 +20,22 @@ instruments. Attributes are of low cardinality only: no path, user, client or to
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import _telemetry
 
 if TYPE_CHECKING:
-    from opentelemetry.metrics import CallbackOptions, Counter, Histogram, MeterProvider, Observation, UpDownCounter
+    from opentelemetry.metrics import (
+        CallbackOptions,
+        Counter,
+        Histogram,
+        Meter,
+        MeterProvider,
+        Observation,
+        UpDownCounter,
+    )
 
 __all__ = ["INSTRUMENTS", "Instrument", "disable", "enable", "enabled"]
 
@@ -199,21 +207,14 @@ def enable(meter_provider: MeterProvider | None = None) -> None:
             return []
         return [otel.Observation(value, attributes) for value, attributes in pairs]
 
-    def received_messages(options: CallbackOptions) -> Iterable[Observation]:
-        tally = _telemetry.totals()
-        return observe((tally.text_in, text), (tally.binary_in, binary))
+    def by_kind(text_count: str, binary_count: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        """A callback reporting two of the message counts (Tally's fields), one per frame kind."""
 
-    def received_size(options: CallbackOptions) -> Iterable[Observation]:
-        tally = _telemetry.totals()
-        return observe((tally.text_in_bytes, text), (tally.binary_in_bytes, binary))
+        def callback(options: CallbackOptions) -> Iterable[Observation]:
+            tally = _telemetry.totals()
+            return observe((getattr(tally, text_count), text), (getattr(tally, binary_count), binary))
 
-    def sent_messages(options: CallbackOptions) -> Iterable[Observation]:
-        tally = _telemetry.totals()
-        return observe((tally.text_out, text), (tally.binary_out, binary))
-
-    def sent_size(options: CallbackOptions) -> Iterable[Observation]:
-        tally = _telemetry.totals()
-        return observe((tally.text_out_bytes, text), (tally.binary_out_bytes, binary))
+        return callback
 
     def published(options: CallbackOptions) -> Iterable[Observation]:
         return observe((_telemetry.FANOUT.published, {}))
@@ -232,10 +233,10 @@ def enable(meter_provider: MeterProvider | None = None) -> None:
         return observe((1.0 if all(states) else 0.0, {})) if states else []
 
     callbacks = {
-        "websocket.server.received.messages": received_messages,
-        "websocket.server.received.size": received_size,
-        "websocket.server.sent.messages": sent_messages,
-        "websocket.server.sent.size": sent_size,
+        "websocket.server.received.messages": by_kind("text_in", "binary_in"),
+        "websocket.server.received.size": by_kind("text_in_bytes", "binary_in_bytes"),
+        "websocket.server.sent.messages": by_kind("text_out", "binary_out"),
+        "websocket.server.sent.size": by_kind("text_out_bytes", "binary_out_bytes"),
         "websocket.fanout.published": published,
         "websocket.fanout.delivered": delivered,
         "websocket.fanout.backlog": backlog,
@@ -265,10 +266,7 @@ def enabled() -> bool:
 class _OTelRecorder:
     """``_telemetry.Recorder`` over OpenTelemetry instruments."""
 
-    def __init__(self, meter: object) -> None:
-        from opentelemetry.metrics import Meter
-
-        assert isinstance(meter, Meter)
+    def __init__(self, meter: Meter) -> None:
         spec = {each.name: each for each in INSTRUMENTS}
 
         def counter(name: str) -> Counter:

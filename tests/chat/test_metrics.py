@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from examples.chat.metrics import DIRECTORY_ENV, STALE, Exposition, merge
 
 from ..support.chat_clients import Chatter, is_message, join
-from ..support.chat_processes import _wait_for_page, chat_process, children
+from ..support.chat_processes import chat_process, children, wait_for_page
 from ..support.prometheus import Prometheus, prometheus_server
 from ..support.redis_server import RedisServer, redis_server
 from ..support.servers import HOST, LOGS, ROOT, free_port, stop
@@ -130,7 +130,7 @@ def serving(*arguments: str) -> Iterator[int]:
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_for_page(port, process)
+            wait_for_page(port, process)
             yield port
         finally:
             stop(process)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .servers import HOST, LOGS, ROOT, free_port, stop
+from .servers import HOST, LOGS, ROOT, free_port, stop, wait_for_http
 
 #: How long a chat process may take to listen.
 START_LIMIT = 20.0
@@ -66,7 +66,7 @@ def chat_process(
         process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
         workers_seen: list[int] = []
         try:
-            _wait_for_page(port, process)
+            wait_for_page(port, process)
             if workers > 1:
                 workers_seen = _wait_for_workers(process.pid, workers)
             yield ChatProcess(process, port)
@@ -76,20 +76,9 @@ def chat_process(
                 _kill_if_alive(pid)
 
 
-def _wait_for_page(port: int, process: subprocess.Popen[bytes]) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + START_LIMIT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the chat exited with {process.returncode} before serving")
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/stats", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"the chat did not serve on port {port} in time")
+def wait_for_page(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Return once the chat on ``port`` serves; raise if it exits first or takes too long."""
+    wait_for_http(f"http://{HOST}:{port}/stats", process, "the chat", START_LIMIT)
 
 
 def _wait_for_workers(pid: int, workers: int) -> list[int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .servers import HOST, free_port, stop
+from .servers import HOST, free_port, stop, wait_for_http
 
 #: How long Prometheus may take to be ready.
 START_LIMIT = 20.0
@@ -105,21 +104,7 @@ def prometheus_server(directory: Path, targets: list[str], *, interval: float = 
         process = subprocess.Popen(command, cwd=directory, stdout=log, stderr=subprocess.STDOUT)
         try:
             server = Prometheus(process, port)
-            _wait_ready(server)
+            wait_for_http(f"{server.url}/-/ready", process, "prometheus", START_LIMIT)
             yield server
         finally:
             stop(process)
-
-
-def _wait_ready(server: Prometheus) -> None:
-    deadline = time.monotonic() + START_LIMIT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"prometheus exited with {server.process.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(f"{server.url}/-/ready", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError("prometheus was not ready in time")

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -105,6 +106,21 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], deadline: float
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"server did not listen on {HOST}:{port} in time")
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], what: str, limit: float) -> None:
+    """Return once ``url`` answers 200; raise if ``process`` (``what``) exits first or ``limit`` seconds pass."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{what} did not answer {url} in time")
 
 
 #: The log file of each server ``running`` started, by its ws:// URL: a port may serve several
